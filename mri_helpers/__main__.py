@@ -1,0 +1,93 @@
+"""Command line: ``python -m mri_helpers train ...`` and ``python -m mri_helpers predict ...``.
+
+Examples::
+
+    python -m mri_helpers train --model cnn2 --epochs 10 --data-dir data/brain-tumor-mri
+    python -m mri_helpers predict scan1.jpg scan2.png --checkpoint checkpoints/cnn2.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import torch
+from torchvision.transforms import v2
+
+
+def _train(args) -> int:
+    from .data import banner, load_datasets
+    from .files import output_dirs
+    from .training import train_and_evaluate
+
+    data = load_datasets(args.data_dir, image_size=args.image_size, seed=args.seed)
+    print(banner(data.source, data.root))
+    out = output_dirs(data.source, quick=False)
+    _, test, record = train_and_evaluate(
+        args.model, data, out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+        patience=args.patience,
+    )
+    print(test.report())
+    print(f"{args.model}: test accuracy {record['test_accuracy']:.3f} after {record['epochs']} epochs "
+          f"({record['train_seconds']:.0f} s); wrote {out.results}/{args.model}.json and {out.checkpoints}/{args.model}.pt")
+    return 0
+
+
+def _predict(args) -> int:
+    from .data import BadImage, eval_transform, read_image
+    from .models import build_model
+    from .training import load_checkpoint
+
+    state = load_checkpoint(args.checkpoint)
+    meta = state["meta"]
+    model = build_model(meta["model"], num_classes=len(meta["classes"]), image_size=meta["image_size"])
+    model.load_state_dict(state["model_state"])
+    model.eval()
+    transform = eval_transform(v2.Normalize(meta["mean"], meta["std"]))
+    failed = 0
+    for path in args.images:
+        try:
+            pixels = read_image(path, meta["image_size"])
+        except FileNotFoundError:
+            print(f"{path}: error: no such file", file=sys.stderr)
+            failed += 1
+            continue
+        except (BadImage, IsADirectoryError, PermissionError) as err:
+            print(f"{path}: error: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        with torch.no_grad():
+            probs = torch.softmax(model(transform(torch.from_numpy(pixels))[None]), dim=1)[0]
+        print(path + "\t" + "\t".join(f"{c}={p:.4f}" for c, p in zip(meta["classes"], probs.tolist())))
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .data import DataError
+    from .models import SPECS
+
+    parser = argparse.ArgumentParser(prog="python -m mri_helpers", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train one model; write its checkpoint and results JSON")
+    train.add_argument("--model", choices=sorted(SPECS), required=True)
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--image-size", type=int, default=256)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
+    train.add_argument("--data-dir", default=None, help="folder with Training/ and Testing/ (default: auto)")
+    predict = sub.add_parser("predict", help="print class probabilities, one line per image")
+    predict.add_argument("images", nargs="+")
+    predict.add_argument("--checkpoint", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _train(args) if args.command == "train" else _predict(args)
+    except (DataError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Evaluation: classification reports, confusion matrices and the results JSON.
+
+The original project printed its reports with the class names in the wrong order: its
+"pituitary" row was really glioma. Here the names always come from
+``load_datasets(...).classes`` (the sorted folder names that also define the label
+numbers), and scikit-learn is told the label order explicitly, so row ``i`` is class ``i``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import classification_report, confusion_matrix, f1_score
+
+from .files import write_json
+
+
+@dataclass
+class Evaluation:
+    """Predictions on one split, and what scikit-learn says about them."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    probs: np.ndarray
+    classes: list[str]
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.y_true == self.y_pred).mean())
+
+    @property
+    def macro_f1(self) -> float:
+        return float(f1_score(self.y_true, self.y_pred, average="macro", zero_division=0))
+
+    def _report(self, as_dict: bool):
+        return classification_report(
+            self.y_true,
+            self.y_pred,
+            labels=list(range(len(self.classes))),
+            target_names=self.classes,
+            digits=3,
+            zero_division=0,
+            output_dict=as_dict,
+        )
+
+    def report(self) -> str:
+        """The text report, one row per class, for printing."""
+        return self._report(as_dict=False)
+
+    def report_dict(self) -> dict:
+        return self._report(as_dict=True)
+
+    def confusion(self) -> np.ndarray:
+        """Rows are true classes, columns predicted classes, in ``classes`` order."""
+        return confusion_matrix(self.y_true, self.y_pred, labels=list(range(len(self.classes))))
+
+
+def evaluate(trainer, loader, classes: list[str]) -> Evaluation:
+    """Run ``trainer.predict`` on ``loader`` and wrap the result."""
+    y_true, y_pred, probs = trainer.predict(loader)
+    return Evaluation(y_true, y_pred, probs, list(classes))
+
+
+def results_record(name: str, trainer, test: Evaluation, data_source: str, **extra) -> dict:
+    """Everything a results table needs about one trained model, as plain JSON types."""
+    from .models import layer_parameters
+
+    params = layer_parameters(trainer.model)
+    return {
+        "model": name,
+        "data_source": data_source,
+        "seed": trainer.seed,
+        "epochs": len(trainer.history),
+        "stopped_early": trainer.stopped_early,
+        "train_seconds": round(sum(h["seconds"] for h in trainer.history), 1),
+        "lr": trainer.meta.get("lr"),
+        "parameters": sum(params.values()),
+        "layer_parameters": params,
+        "history": trainer.history,
+        "test_accuracy": test.accuracy,
+        "test_macro_f1": test.macro_f1,
+        "test_report": test.report_dict(),
+        "confusion_matrix": test.confusion().tolist(),
+        "classes": test.classes,
+        "device": trainer.device.type,
+        "torch": torch.__version__,
+        "cpu_threads": torch.get_num_threads(),
+        "platform": platform.machine(),
+        **extra,
+    }
+
+
+def save_results(directory: str | os.PathLike, record: dict):
+    """Write ``<directory>/<model>.json`` atomically and return its path."""
+    return write_json(os.path.join(directory, f"{record['model']}.json"), record)

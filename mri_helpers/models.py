@@ -1,0 +1,139 @@
+"""CNN0-CNN3 from the original project, built by one configurable class.
+
+Every block is a 3x3 convolution (padding 1, stride 1), a ReLU and a 2x2 max-pool with
+stride 2, so each block keeps the channels it is given and halves the height and width.
+After the last block the feature maps are flattened and go through two linear layers.
+The four models differ only in the numbers below, which is the lesson: width (more
+filters), depth (an extra block) and capacity (a wide head) are separate levers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    channels: tuple[int, ...]  # output channels of conv1..convN
+    hidden: int  # width of fc1
+    dropout: float  # p of every dropout layer
+    dropout_hidden: bool  # also drop between fc1 and fc2 (not only before fc1)
+    lr: float  # Adam learning rate the course trains it with
+
+
+SPECS = {
+    "cnn0": ModelSpec((4, 4, 4, 4), 32, 0.3, True, 3e-4),
+    "cnn1": ModelSpec((4, 8, 16, 16), 64, 0.3, True, 3e-4),
+    "cnn2": ModelSpec((4, 8, 16, 32, 32), 64, 0.3, False, 3e-4),
+    "cnn3": ModelSpec((32, 64, 128, 256, 256), 512, 0.5, True, 7e-4),
+}
+
+
+class SmallCNN(nn.Module):
+    """``conv1..convN`` blocks, then dropout, ``fc1``, ReLU, (dropout), ``fc2``."""
+
+    def __init__(self, spec: ModelSpec, num_classes: int = 4, image_size: int = 256, in_channels: int = 3):
+        super().__init__()
+        self.spec = spec
+        blocks = len(spec.channels)
+        if image_size <= 0 or image_size % 2**blocks:
+            raise ValueError(
+                f"image_size must be a positive multiple of {2**blocks} for {blocks} pooling "
+                f"blocks, got {image_size}: try 256."
+            )
+        for i, (cin, cout) in enumerate(zip((in_channels, *spec.channels), spec.channels), start=1):
+            self.add_module(f"conv{i}", nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1))
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        side = image_size // 2**blocks
+        self.drop_features = nn.Dropout(spec.dropout)
+        self.fc1 = nn.Linear(spec.channels[-1] * side * side, spec.hidden)
+        self.drop_hidden = nn.Dropout(spec.dropout) if spec.dropout_hidden else nn.Identity()
+        self.fc2 = nn.Linear(spec.hidden, num_classes)
+
+    @property
+    def convs(self) -> list[nn.Conv2d]:
+        return [getattr(self, f"conv{i}") for i in range(1, len(self.spec.channels) + 1)]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = self.pool(F.relu(conv(x)))
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.drop_features(torch.flatten(self.features(x), 1))
+        x = self.drop_hidden(F.relu(self.fc1(x)))
+        return self.fc2(x)
+
+
+def build_model(name: str, num_classes: int = 4, image_size: int = 256) -> SmallCNN:
+    """Build ``'cnn0'``..``'cnn3'`` for ``image_size`` x ``image_size`` RGB inputs."""
+    if name not in SPECS:
+        raise ValueError(f"Unknown model '{name}': choose one of {', '.join(SPECS)}.")
+    return SmallCNN(SPECS[name], num_classes=num_classes, image_size=image_size)
+
+
+def layer_parameters(model: nn.Module) -> dict[str, int]:
+    """Parameter count of every layer that has parameters, by layer name."""
+    counts = {}
+    for name, module in model.named_modules():
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        if own:
+            counts[name] = own
+    return counts
+
+
+@torch.no_grad()
+def shape_table(model: SmallCNN, image_size: int = 256) -> list[tuple[str, tuple[int, ...], int]]:
+    """Rows ``(step, output shape C x H x W, parameters)`` traced with a dummy image.
+
+    Computed by running a zero tensor through the layers, so the table can never
+    disagree with the model.
+    """
+    x = torch.zeros(1, model.convs[0].in_channels, image_size, image_size)
+    rows = [("input", tuple(x.shape[1:]), 0)]
+    params = layer_parameters(model)
+    for i, conv in enumerate(model.convs, start=1):
+        x = F.relu(conv(x))
+        rows.append((f"conv{i} + ReLU", tuple(x.shape[1:]), params[f"conv{i}"]))
+        x = model.pool(x)
+        rows.append((f"pool{i}", tuple(x.shape[1:]), 0))
+    x = torch.flatten(x, 1)
+    rows.append(("flatten", tuple(x.shape[1:]), 0))
+    x = model.fc1(x)
+    rows.append(("fc1 + ReLU", tuple(x.shape[1:]), params["fc1"]))
+    x = model.fc2(x)
+    rows.append(("fc2 (logits)", tuple(x.shape[1:]), params["fc2"]))
+    return rows
+
+
+def format_shape_table(rows) -> str:
+    """The shape table as aligned text, with a total row, for printing in a notebook."""
+    lines = [f"{'layer':<14}{'output shape':>18}{'parameters':>14}"]
+    for step, shape, n in rows:
+        lines.append(f"{step:<14}{' x '.join(map(str, shape)):>18}{n:>14,}")
+    lines.append(f"{'total':<14}{'':>18}{sum(n for *_, n in rows):>14,}")
+    return "\n".join(lines)
+
+
+def dropout_sums(p: float, draws: int = 1000, features: int = 100, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Sum the outputs of a fixed linear layer after ``nn.Dropout(p)``, ``draws`` times.
+
+    Returns the sums and the sum without dropout. Because dropout scales the kept
+    values by ``1 / (1 - p)``, the sums average to the no-dropout sum for every ``p``;
+    only their spread grows with ``p``. That is why a network trained with dropout
+    needs no change at evaluation time, when dropout is switched off.
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        layer = nn.Linear(features, features)
+        x = torch.rand(1, features)
+        dropout = nn.Dropout(p).train()
+        with torch.no_grad():
+            outputs = torch.relu(layer(x))  # dropout usually follows a ReLU
+            sums = torch.stack([dropout(outputs).sum() for _ in range(draws)])
+    return sums.numpy(), float(outputs.sum())

@@ -1,0 +1,206 @@
+"""Every figure of the course. Each function returns a matplotlib ``Figure``.
+
+Keeping figure code here (as *PyTorch Step by Step* keeps it in ``plots/``) lets the
+notebooks show one line per figure and lets tests check the axes and titles.
+:func:`save_figure` writes a figure atomically, so an interrupted run never leaves a
+truncated PNG in ``imgs/``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from .files import atomic_path
+
+
+def save_figure(fig: Figure, directory: str | os.PathLike, name: str, dpi: int = 100) -> None:
+    """Save ``fig`` as ``directory/name`` (PNG) through a temporary file."""
+    with atomic_path(Path(directory) / name) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+
+
+def _show(ax, image) -> None:
+    """Draw a ``3 x H x W`` (or ``H x W``) image, uint8 or float in [0, 1], without ticks."""
+    image = image.numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if image.ndim == 3:
+        image = image.transpose(1, 2, 0)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 1)
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def class_distribution(labels, classes: list[str], title: str) -> Figure:
+    """Bar chart of how many images each class has, with the counts on the bars."""
+    counts = np.bincount(np.asarray(labels), minlength=len(classes))
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bars = ax.bar(classes, counts, color="tab:blue")
+    ax.bar_label(bars)
+    ax.set_title(title)
+    ax.set_ylabel("images")
+    return fig
+
+
+def sample_grid(images, labels, classes: list[str], per_class: int = 4, title: str = "Samples per class") -> Figure:
+    """One row per class with its first ``per_class`` images (uint8 ``3 x H x W``)."""
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(2 * per_class, 2 * len(classes)), squeeze=False)
+    for row, name in enumerate(classes):
+        picks = np.flatnonzero(labels == row)[:per_class]
+        for col in range(per_class):
+            ax = axes[row, col]
+            if col < len(picks):
+                _show(ax, images[picks[col]])
+            else:
+                ax.axis("off")
+        axes[row, 0].set_ylabel(name)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def unnormalize(batch: torch.Tensor, normalize) -> torch.Tensor:
+    """Undo ``Normalize`` so a batch can be shown: ``x * std + mean``."""
+    mean = torch.tensor(normalize.mean).view(-1, 1, 1)
+    std = torch.tensor(normalize.std).view(-1, 1, 1)
+    return batch * std + mean
+
+
+def augmented_batch(batch: torch.Tensor, labels, classes: list[str], normalize, columns: int = 8) -> Figure:
+    """A training batch as the model sees it (augmented), un-normalised for display."""
+    images = unnormalize(batch, normalize)
+    rows = math.ceil(len(images) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes.flat, images, labels):
+        _show(ax, image)
+        ax.set_title(classes[int(label)], fontsize=8)
+    fig.suptitle("An augmented training batch")
+    fig.tight_layout()
+    return fig
+
+
+def dropout_distributions(sums: dict[float, np.ndarray], reference: float) -> Figure:
+    """Histograms of summed dropout outputs per p, with their mean and the no-dropout sum."""
+    fig, axes = plt.subplots(1, len(sums), figsize=(4 * len(sums), 3.2), sharex=True, squeeze=False)
+    for ax, (p, values) in zip(axes[0], sums.items()):
+        ax.hist(values, bins=40, color="tab:blue", alpha=0.8)
+        ax.axvline(values.mean(), color="tab:red", label=f"mean {values.mean():.1f}")
+        ax.axvline(reference, color="black", linestyle="--", label=f"no dropout {reference:.1f}")
+        ax.set_title(f"p = {p}")
+        ax.set_xlabel("sum of outputs")
+        ax.legend(fontsize=8)
+    fig.suptitle("Dropout keeps the mean, widens the spread")
+    fig.tight_layout()
+    return fig
+
+
+def dropout_images(image: torch.Tensor, p: float = 0.3, seed: int = 0) -> Figure:
+    """An image (``3 x H x W`` in [0, 1]) under ``dropout`` (pixels) and ``dropout2d`` (whole channels)."""
+    g = torch.Generator().manual_seed(seed)
+    pixel_mask = (torch.rand(image.shape, generator=g) >= p).float()
+    channel_mask = (torch.rand(image.shape[0], 1, 1, generator=g) >= p).float()
+    panels = {
+        "original": image,
+        f"dropout, p={p}": image * pixel_mask / (1 - p),
+        f"dropout2d, p={p}": image * channel_mask / (1 - p),
+    }
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
+    for ax, (title, shown) in zip(axes, panels.items()):
+        _show(ax, shown)
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_curve(history: list[dict], title: str) -> Figure:
+    """Validation accuracy per epoch."""
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(epochs, [h["val_accuracy"] for h in history], marker="o")
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def loss_curves(history: list[dict], title: str) -> Figure:
+    """Training and validation loss per epoch, on a log axis."""
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="training")
+    ax.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy (log scale)")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def confusion_matrix(matrix, classes: list[str], title: str) -> Figure:
+    """A confusion matrix: rows are true classes, columns predicted ones."""
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ConfusionMatrixDisplay(np.asarray(matrix), display_labels=classes).plot(ax=ax, colorbar=False, cmap="Blues")
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelrotation=30)
+    return fig
+
+
+def feature_maps(maps: torch.Tensor, layer: str, channels: int = 8) -> Figure:
+    """The first ``channels`` feature maps of a layer (``images x C x H x W``), a row per image."""
+    n_images, n_channels = maps.shape[:2]
+    shown = min(channels, n_channels)
+    fig, axes = plt.subplots(n_images, shown, figsize=(1.6 * shown, 1.7 * n_images), squeeze=False)
+    for i in range(n_images):
+        for c in range(shown):
+            axes[i, c].imshow(maps[i, c].numpy(), cmap="viridis")
+            axes[i, c].set_xticks([])
+            axes[i, c].set_yticks([])
+            if i == 0:
+                axes[i, c].set_title(f"ch {c}", fontsize=8)
+    fig.suptitle(f"{layer}: {n_channels} maps of {maps.shape[2]}x{maps.shape[3]} (first {shown} shown)")
+    fig.tight_layout()
+    return fig
+
+
+def conv_filters(weights: torch.Tensor, layer: str) -> Figure:
+    """Each 3x3 filter of a conv layer, its input channels averaged, on a shared colour scale."""
+    kernels = weights.mean(dim=1)
+    limit = float(kernels.abs().max())
+    columns = min(8, len(kernels))
+    rows = math.ceil(len(kernels) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, kernel) in enumerate(zip(axes.flat, kernels)):
+        ax.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(str(i), fontsize=7)
+    fig.suptitle(f"{layer} filters (mean over input channels)")
+    fig.tight_layout()
+    return fig
+
+
+def lr_range(lrs: list[float], losses: list[float]) -> Figure:
+    """The LR range test: smoothed loss against a log-scaled learning rate."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(lrs, losses)
+    ax.set_xscale("log")
+    ax.set_title("Learning-rate range test")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("smoothed training loss")
+    ax.grid(alpha=0.3, which="both")
+    return fig

@@ -1,0 +1,113 @@
+"""Interactive explorers for JupyterLab, built with ipywidgets.
+
+Each explorer is a small class: its ``widget`` goes on screen, its controls are
+attributes, and a one-line ``summary`` (an ``HTML`` widget) states what is shown, so a
+test can set a control and read back the change without a browser. On GitHub, where
+widgets do not render, every notebook shows a static figure beside each explorer.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from . import plots
+from .hooks import capture
+from .models import dropout_sums
+
+
+class _Explorer:
+    """Shared plumbing: controls, a summary line and a plot area redrawn on change."""
+
+    def __init__(self, controls: list[w.Widget]):
+        self.summary = w.HTML()
+        self.output = w.Output()
+        for control in controls:
+            control.observe(lambda _: self.update(), names="value")
+        self.widget = w.VBox([w.HBox(controls), self.summary, self.output])
+        self.update()
+
+    def update(self) -> None:
+        self.output.clear_output(wait=True)
+        with self.output:
+            self.summary.value = self.draw()
+            plt.show()
+
+    def draw(self) -> str:  # pragma: no cover - each explorer defines it
+        raise NotImplementedError
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class DropoutExplorer(_Explorer):
+    """A slider for dropout's p and the distribution of summed outputs it gives."""
+
+    def __init__(self, p: float = 0.3, draws: int = 1000):
+        self.draws = draws
+        self.p = w.FloatSlider(value=p, min=0.05, max=0.95, step=0.05, description="p")
+        super().__init__([self.p])
+
+    def draw(self) -> str:
+        sums, reference = dropout_sums(self.p.value, draws=self.draws)
+        plots.dropout_distributions({round(self.p.value, 2): sums}, reference)
+        return f"p = {self.p.value:.2f}: mean {sums.mean():.2f}, standard deviation {sums.std():.2f}"
+
+
+class FeatureMapBrowser(_Explorer):
+    """Pick a layer, a channel and an image; see that feature map."""
+
+    def __init__(self, model: torch.nn.Module, images: torch.Tensor, layers: list[str]):
+        model.eval()
+        with capture(model, layers) as outputs, torch.no_grad():
+            model(images)
+        self.maps = dict(outputs)
+        self.layer = w.Dropdown(options=layers, description="layer")
+        self.channel = w.IntSlider(value=0, min=0, max=self.maps[layers[0]].shape[1] - 1, description="channel")
+        self.image = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image")
+        self.layer.observe(self._fit_channel_range, names="value")
+        super().__init__([self.layer, self.channel, self.image])
+
+    def _fit_channel_range(self, _=None) -> None:
+        self.channel.max = self.maps[self.layer.value].shape[1] - 1
+
+    def current(self) -> torch.Tensor:
+        return self.maps[self.layer.value][self.image.value, self.channel.value]
+
+    def draw(self) -> str:
+        fmap = self.current()
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.imshow(fmap.numpy(), cmap="viridis")
+        ax.axis("off")
+        h, wd = fmap.shape
+        return f"{self.layer.value}, channel {self.channel.value}, image {self.image.value}: {h}x{wd} map"
+
+
+class PredictionBrowser(_Explorer):
+    """Step through test images: the image, its true label and the predicted probabilities."""
+
+    def __init__(self, images: torch.Tensor, labels, probs: np.ndarray, classes: list[str], normalize):
+        self.images, self.labels, self.probs, self.classes = images, np.asarray(labels), probs, classes
+        self.normalize = normalize
+        self.index = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image")
+        super().__init__([self.index])
+
+    def draw(self) -> str:
+        i = self.index.value
+        probs, true = self.probs[i], int(self.labels[i])
+        predicted = int(probs.argmax())
+        fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5))
+        plots._show(left, plots.unnormalize(self.images[i], self.normalize))
+        left.set_title(f"true: {self.classes[true]}")
+        right.barh(self.classes, probs, color=["tab:green" if c == true else "tab:gray" for c in range(len(probs))])
+        right.set_xlim(0, 1)
+        right.set_xlabel("predicted probability")
+        verdict = "right" if predicted == true else "wrong"
+        return (
+            f"image {i}: true <b>{self.classes[true]}</b>, predicted <b>{self.classes[predicted]}</b> "
+            f"({probs[predicted]:.2f}), {verdict}"
+        )
