@@ -2,6 +2,7 @@
 
 Examples::
 
+    python -m mri_helpers download
     python -m mri_helpers train --model cnn2 --epochs 10 --data-dir data/brain-tumor-mri
     python -m mri_helpers predict scan1.jpg scan2.png --checkpoint checkpoints/cnn2.pt
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import torch
 from torchvision.transforms import v2
@@ -18,12 +20,12 @@ from torchvision.transforms import v2
 
 def _train(args) -> int:
     from .data import banner, load_datasets
-    from .files import output_dirs
+    from .files import OutputDirs, output_dirs
     from .training import train_and_evaluate
 
     data = load_datasets(args.data_dir, image_size=args.image_size, seed=args.seed)
     print(banner(data.source, data.root))
-    out = output_dirs(data.source, quick=False)
+    out = OutputDirs(*(Path(args.out) / d for d in ("imgs", "results", "checkpoints"))) if args.out else output_dirs(data.source, quick=False)
     _, test, record = train_and_evaluate(
         args.model, data, out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         patience=args.patience,
@@ -63,6 +65,19 @@ def _predict(args) -> int:
     return 1 if failed else 0
 
 
+def _download(args) -> int:
+    from .data import download
+
+    print(f"dataset ready in {download(args.dest)}")
+    return 0
+
+
+def _run_notebooks(args) -> int:
+    from .notebooks import run_all
+
+    return run_all(args.notebooks, kernel=args.kernel, timeout=args.timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .data import DataError
     from .models import SPECS
@@ -77,13 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
     train.add_argument("--data-dir", default=None, help="folder with Training/ and Testing/ (default: auto)")
+    train.add_argument("--out", default=None, help="write results/ and checkpoints/ here (default: the repository)")
     predict = sub.add_parser("predict", help="print class probabilities, one line per image")
     predict.add_argument("images", nargs="+")
     predict.add_argument("--checkpoint", required=True)
+    fetch = sub.add_parser("download", help="download the Kaggle dataset (version 1) into data/brain-tumor-mri/")
+    fetch.add_argument("--dest", default=None)
+    runner = sub.add_parser("run-notebooks", help="run notebooks with papermill, replacing each only on success")
+    runner.add_argument("notebooks", nargs="+")
+    runner.add_argument("--kernel", default="python3")
+    runner.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return _train(args) if args.command == "train" else _predict(args)
+        command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks}
+        return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -164,6 +164,72 @@ def scan(root: Path) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
     return classes, samples
 
 
+KAGGLE_HANDLE = "masoudnickparvar/brain-tumor-mri-dataset/versions/1"  # v2 is a different 7,200-image release
+
+
+def download(dest: str | os.PathLike | None = None) -> Path:
+    """Download the Kaggle dataset, version 1, with kagglehub into ``data/brain-tumor-mri/``.
+
+    Public datasets need no credentials. Any failure becomes one :class:`DataError` line
+    that says what to do, including how to use a copy you already have.
+    """
+    dest = Path(dest) if dest else DATA_ROOT / "brain-tumor-mri"
+    if dest.is_dir():
+        scan(dest)
+        return dest
+    manual = (
+        "or download it by hand from https://www.kaggle.com/datasets/masoudnickparvar/brain-tumor-mri-dataset "
+        "(version 1) and set MRI_DATA_DIR to the folder holding Training/ and Testing/."
+    )
+    tmp = dest.with_name(f".{dest.name}.download")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        import kagglehub
+
+        fetched = Path(kagglehub.dataset_download(KAGGLE_HANDLE, output_dir=str(tmp)))
+    except Exception as err:  # network, credentials, API changes: all end the same way
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(f"Download of {KAGGLE_HANDLE} failed ({reason}): check your connection, {manual}") from None
+    roots = [p.parent for p in sorted(fetched.rglob("Training")) if (p.parent / "Testing").is_dir()]
+    if not roots:
+        raise DataError(f"The download in '{fetched}' has no Training/ and Testing/ folders: {manual}")
+    scan(roots[0])
+    os.replace(roots[0], dest)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def census(root: str | os.PathLike) -> dict[str, dict]:
+    """Count image sizes and PIL colour modes per split, reading headers only (fast).
+
+    Real scans come in many sizes and in both grey (``L``) and ``RGB`` files; knowing
+    this is why the loader resizes everything and converts to three channels.
+    """
+    from collections import Counter
+
+    _, samples = scan(Path(root))
+    result = {}
+    for split, files in samples.items():
+        sizes, modes = Counter(), Counter()
+        for path, _ in files:
+            try:
+                with Image.open(path) as image:
+                    sizes[image.size] += 1
+                    modes[image.mode] += 1
+            except (OSError, UnidentifiedImageError):
+                modes["unreadable"] += 1
+        widths = [w for (w, _), n in sizes.items() for _ in range(n)]
+        result[split] = {
+            "files": len(files),
+            "modes": dict(modes.most_common()),
+            "distinct_sizes": len(sizes),
+            "most_common_sizes": [(f"{w}x{h}", n) for (w, h), n in sizes.most_common(3)],
+            "width_range": (min(widths), max(widths)) if widths else None,
+        }
+    return result
+
+
 # ---------------------------------------------------------------------------- decoding
 
 

@@ -19,6 +19,15 @@ from sklearn.metrics import classification_report, confusion_matrix, f1_score
 from .files import write_json
 
 
+# What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
+ORIGINAL = {
+    "cnn0": ("test", 0.72),
+    "cnn1": ("test", 0.77),
+    "cnn2": ("test", 0.81),
+    "cnn3": ("validation", 0.93),
+}
+
+
 @dataclass
 class Evaluation:
     """Predictions on one split, and what scikit-learn says about them."""
@@ -97,3 +106,28 @@ def results_record(name: str, trainer, test: Evaluation, data_source: str, **ext
 def save_results(directory: str | os.PathLike, record: dict):
     """Write ``<directory>/<model>.json`` atomically and return its path."""
     return write_json(os.path.join(directory, f"{record['model']}.json"), record)
+
+
+def load_results(directory: str | os.PathLike) -> dict[str, dict]:
+    """Every ``<model>.json`` in ``directory``, by model name, in name order."""
+    import json
+    from pathlib import Path
+
+    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
+
+
+def results_table(results: dict[str, dict]) -> str:
+    """A Markdown table of our results beside the original project's numbers."""
+    lines = [
+        "| model | parameters | epochs | train time | best val acc | test acc | test macro F1 | original |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, r in results.items():
+        best_val = max(h["val_accuracy"] for h in r["history"])
+        original = ORIGINAL.get(name)
+        was = f"{original[1]:.2f} ({original[0]})" if original else "-"
+        lines.append(
+            f"| {name} | {r['parameters']:,} | {r['epochs']} | {r['train_seconds'] / 60:.1f} min ({r['device']}) "
+            f"| {best_val:.3f} | {r['test_accuracy']:.3f} | {r['test_macro_f1']:.3f} | {was} |"
+        )
+    return "\n".join(lines)

@@ -20,6 +20,10 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from .files import atomic_path
 
+# Notebook figures are stored inside the .ipynb files: a modest screen resolution keeps them
+# small. Files in imgs/ are saved at a higher resolution by save_figure.
+plt.rcParams["figure.dpi"] = 72
+
 
 def save_figure(fig: Figure, directory: str | os.PathLike, name: str, dpi: int = 100) -> None:
     """Save ``fig`` as ``directory/name`` (PNG) through a temporary file."""
@@ -190,6 +194,20 @@ def conv_filters(weights: torch.Tensor, layer: str) -> Figure:
         ax.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(str(i), fontsize=7)
     fig.suptitle(f"{layer} filters (mean over input channels)")
+    fig.tight_layout()
+    return fig
+
+
+def prediction(image: torch.Tensor, probs, true: int, classes: list[str], normalize) -> Figure:
+    """One test image beside its predicted class probabilities (the true class in green)."""
+    predicted = int(np.argmax(probs))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5))
+    _show(left, unnormalize(image, normalize))
+    left.set_title(f"true: {classes[true]}")
+    right.barh(classes, probs, color=["tab:green" if c == true else "tab:gray" for c in range(len(classes))])
+    right.set_xlim(0, 1)
+    right.set_xlabel("predicted probability")
+    right.set_title(f"predicted: {classes[predicted]} ({'right' if predicted == true else 'wrong'})")
     fig.tight_layout()
     return fig
 

@@ -57,7 +57,7 @@ def render(label: str, rng: np.random.Generator) -> np.ndarray:
 
     img = np.zeros((s, s), np.float32)
     brain = rho < 0.9
-    img[(rho >= 0.9) & (rho < 1.0)] = rng.uniform(0.75, 0.95)  # skull ring
+    img[(rho >= 0.9) & (rho < 1.0)] = rng.uniform(0.6, 0.75)  # skull ring
     texture = _smooth_noise(rng, s, 12) * 0.15 + _smooth_noise(rng, s, 40) * 0.08
     img[brain] = rng.uniform(0.35, 0.45) + texture[brain]
     for side in (-1, 1):  # two ventricles, a dark butterfly at the centre
@@ -69,22 +69,22 @@ def render(label: str, rng: np.random.Generator) -> np.ndarray:
         if label == "glioma":  # irregular, intra-axial, necrotic core, oedema halo
             angle, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0.15, 0.5)
             lx, ly = cx + dist * ax * np.cos(angle), cy + dist * ay * np.sin(angle)
-            r = rng.uniform(0.05, 0.09)
+            r = rng.uniform(0.06, 0.1)
             wobble = [(k, rng.uniform(0.1, 0.25), rng.uniform(0, 6.3)) for k in (2, 3, 5)]
             halo = _blob(x, y, lx, ly, r * 1.7, wobble) & brain
             img[halo] = img[halo] * 0.6 + 0.3
             mass = _blob(x, y, lx, ly, r, wobble)
-            img[mass] = rng.uniform(0.7, 0.85)
+            img[mass] = rng.uniform(0.85, 1.0)
             img[_blob(x, y, lx, ly, r * 0.45, wobble)] = rng.uniform(0.2, 0.3)
         elif label == "meningioma":  # round, sharp, against the inner skull
             angle = rng.uniform(0, 2 * np.pi)
-            r = rng.uniform(0.05, 0.08)
+            r = rng.uniform(0.06, 0.09)
             reach = 0.9 - r / min(ax, ay)
             lx, ly = cx + reach * ax * np.cos(angle), cy + reach * ay * np.sin(angle)
-            img[_blob(x, y, lx, ly, r, wobble)] = rng.uniform(0.8, 0.95)
+            img[_blob(x, y, lx, ly, r, wobble)] = rng.uniform(0.9, 1.0)
         else:  # pituitary: small, midline, at the skull base
             lx, ly = cx + rng.normal(0, 0.01), cy + ay * rng.uniform(0.45, 0.6)
-            img[_blob(x, y, lx, ly, rng.uniform(0.03, 0.05), wobble)] = rng.uniform(0.8, 0.95)
+            img[_blob(x, y, lx, ly, rng.uniform(0.035, 0.055), wobble)] = rng.uniform(0.9, 1.0)
 
     img = img ** rng.uniform(0.8, 1.25) * rng.uniform(0.8, 1.1)  # contrast
     img += rng.normal(0, rng.uniform(0.01, 0.05), img.shape).astype(np.float32)  # noise
@@ -93,8 +93,8 @@ def render(label: str, rng: np.random.Generator) -> np.ndarray:
 
 def make_dataset(
     root: str | Path,
-    n_train_per_class: int = 80,
-    n_test_per_class: int = 24,
+    n_train_per_class: int = 150,
+    n_test_per_class: int = 40,
     seed: int = 0,
 ) -> Path:
     """Write a synthetic dataset in the Kaggle layout (``Training/<class>/*.jpg``, ``Testing/...``).

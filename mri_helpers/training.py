@@ -84,10 +84,11 @@ class Trainer:
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.device, memory_format=self.memory_format, non_blocking=True)
 
-    def _train_epoch(self, loader, progress: bool) -> float:
+    def _train_epoch(self, loader, bar) -> float:
         self.model.train()
         total, count = 0.0, 0
-        for x, y in tqdm(loader, desc="batches", leave=False, disable=not progress):
+        bar.reset(total=len(loader))
+        for x, y in loader:
             x, y = self._to_device(x), y.to(self.device)
             loss = self.loss_fn(self.model(x), y)
             self.optimizer.zero_grad(set_to_none=True)
@@ -95,6 +96,7 @@ class Trainer:
             self.optimizer.step()
             total += loss.item() * len(y)
             count += len(y)
+            bar.update()
         return total / count
 
     @torch.no_grad()
@@ -148,12 +150,13 @@ class Trainer:
             torch.set_rng_state(self._rng_state)
         done = len(self.history)
         bar = tqdm(total=epochs, initial=min(done, epochs), desc="epochs", disable=not progress)
+        batches = tqdm(total=len(train_loader), desc="batches", disable=not progress)
         for epoch in range(done + 1, epochs + 1):
             if patience is not None and self._epochs_without_improvement() >= patience:
                 self.stopped_early = True
                 break
             start = time.perf_counter()
-            train_loss = self._train_epoch(train_loader, progress)
+            train_loss = self._train_epoch(train_loader, batches)
             record = {"epoch": epoch, "train_loss": train_loss, **self.validate(val_loader)}
             record["seconds"] = time.perf_counter() - start
             self.history.append(record)
@@ -162,6 +165,7 @@ class Trainer:
                 self.save_checkpoint(checkpoint)
             bar.update()
             bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{record['val_accuracy']:.3f}")
+        batches.close()
         bar.close()
         return self.history
 

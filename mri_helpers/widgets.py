@@ -31,9 +31,12 @@ class _Explorer:
 
     def update(self) -> None:
         self.output.clear_output(wait=True)
+        before = set(plt.get_fignums())
         with self.output:
             self.summary.value = self.draw()
             plt.show()
+        for number in set(plt.get_fignums()) - before:
+            plt.close(number)
 
     def draw(self) -> str:  # pragma: no cover - each explorer defines it
         raise NotImplementedError
@@ -100,12 +103,7 @@ class PredictionBrowser(_Explorer):
         i = self.index.value
         probs, true = self.probs[i], int(self.labels[i])
         predicted = int(probs.argmax())
-        fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5))
-        plots._show(left, plots.unnormalize(self.images[i], self.normalize))
-        left.set_title(f"true: {self.classes[true]}")
-        right.barh(self.classes, probs, color=["tab:green" if c == true else "tab:gray" for c in range(len(probs))])
-        right.set_xlim(0, 1)
-        right.set_xlabel("predicted probability")
+        plots.prediction(self.images[i], probs, true, self.classes, self.normalize)
         verdict = "right" if predicted == true else "wrong"
         return (
             f"image {i}: true <b>{self.classes[true]}</b>, predicted <b>{self.classes[predicted]}</b> "

@@ -9,6 +9,8 @@ import pytest
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
+
 from mri_helpers import synthetic  # noqa: E402
 
 
@@ -17,6 +19,8 @@ def isolated_env(monkeypatch, tmp_path):
     """No test reads the user's MRI_DATA_DIR or writes into the repository's cache."""
     monkeypatch.delenv("MRI_DATA_DIR", raising=False)
     monkeypatch.setenv("MRI_CACHE_DIR", str(tmp_path / "cache"))
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,72 @@
+"""Run the course notebooks headless with papermill, and keep what is committed clean.
+
+``make run-all`` calls :func:`run_all`. Each notebook is executed into a temporary file
+next to it; only when it succeeds is it cleaned (papermill's metadata, widget state and
+execution timings removed with nbstripout, outputs and counts kept) and moved over the
+original. A failing notebook therefore leaves the committed notebook, and the figures it
+would have written, as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import nbformat
+
+from .files import atomic_path
+
+EXTRA_KEYS = [
+    "metadata.papermill",
+    "metadata.widgets",
+    "metadata.language_info.version",
+    "cell.metadata.papermill",
+    "cell.metadata.execution",
+    "cell.metadata.collapsed",
+    "cell.metadata.scrolled",
+]
+
+
+def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Strip run-specific metadata but keep outputs and execution counts."""
+    from nbstripout import strip_output
+
+    return strip_output(nb, keep_output=True, keep_count=True, keep_id=True, extra_keys=EXTRA_KEYS)
+
+
+def run_notebook(path: Path, kernel: str, timeout: int) -> float:
+    """Execute one notebook in its own folder; replace it only on success. Returns seconds."""
+    import papermill
+
+    start = time.perf_counter()
+    with atomic_path(path) as tmp:
+        papermill.execute_notebook(
+            str(path), str(tmp), kernel_name=kernel, cwd=str(path.parent),
+            execution_timeout=timeout, progress_bar=False, report_mode=False,
+        )
+        nb = clean(nbformat.read(tmp, as_version=4))
+        nbformat.write(nb, tmp)
+    return time.perf_counter() - start
+
+
+def run_all(paths: list[str], kernel: str, timeout: int) -> int:
+    """Run notebooks in order, print the data used and the time each took; stop at a failure."""
+    from .data import banner, resolve_data_dir, source_of
+
+    root = resolve_data_dir()
+    quick = os.environ.get("MRI_QUICK") == "1"
+    print(banner(source_of(root), root) + (" Quick pass (MRI_QUICK=1)." if quick else ""), flush=True)
+    total = 0.0
+    for name in paths:
+        print(f"running {name} ...", end=" ", flush=True)
+        try:
+            seconds = run_notebook(Path(name), kernel, timeout)
+        except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
+            print(f"FAILED\n{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}")
+            print(f"{name} and its figures were left as they were.")
+            return 1
+        total += seconds
+        print(f"{seconds:.0f} s", flush=True)
+    print(f"all {len(paths)} notebooks ran in {total / 60:.1f} min")
+    return 0

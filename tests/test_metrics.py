@@ -1,0 +1,82 @@
+"""Reports carry the right class names; results JSON holds what the README needs."""
+
+import json
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from mri_helpers.metrics import evaluate, load_results, results_record, results_table, save_results
+from mri_helpers.training import Trainer
+
+CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
+
+
+class Oracle(nn.Module):
+    """Predicts the class written in each image's first pixel: outputs are known in advance."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return nn.functional.one_hot(x[:, 0, 0, 0].long(), 4).float() * 10
+
+
+def _known_predictions():
+    # supports: glioma 5, meningioma 3, notumor 7, pituitary 2 (all different, so a
+    # reversed or shifted name order cannot pass)
+    labels = torch.tensor([0] * 5 + [1] * 3 + [2] * 7 + [3] * 2)
+    predicted = labels.clone()
+    predicted[:2] = 2  # two gliomas called "notumor"
+    images = predicted.float().view(-1, 1, 1, 1).expand(-1, 3, 4, 4).contiguous()
+    trainer = Trainer(Oracle(), lr=1e-3, device="cpu", meta={"model": "oracle"})
+    return trainer, evaluate(trainer, DataLoader(TensorDataset(images, labels), batch_size=4), CLASSES)
+
+
+def test_each_report_row_has_the_right_name_and_support():
+    _, ev = _known_predictions()
+    report = ev.report_dict()
+    assert {name: report[name]["support"] for name in CLASSES} == {
+        "glioma": 5, "meningioma": 3, "notumor": 7, "pituitary": 2,
+    }
+    assert report["glioma"]["recall"] == 3 / 5
+    assert report["notumor"]["precision"] == 7 / 9
+    rows = {line.split()[0]: line.split() for line in ev.report().splitlines() if line.strip()}
+    assert rows["glioma"][-1] == "5" and rows["pituitary"][-1] == "2"
+    assert rows["glioma"][2] == "0.600"  # recall column
+    assert ev.accuracy == 15 / 17
+
+
+def test_confusion_matrix_rows_are_true_classes():
+    _, ev = _known_predictions()
+    assert ev.confusion().tolist() == [[3, 0, 2, 0], [0, 3, 0, 0], [0, 0, 7, 0], [0, 0, 0, 2]]
+
+
+def test_results_json_round_trip(tmp_path):
+    trainer, ev = _known_predictions()
+    trainer.history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9, "val_accuracy": 0.5,
+                        "val_precision": 0.5, "val_recall": 0.5, "seconds": 12.5}]
+    record = results_record("oracle", trainer, ev, "synthetic", batch_size=4)
+    path = save_results(tmp_path, record)
+    loaded = json.loads(path.read_text())
+    assert path.name == "oracle.json"
+    assert loaded["parameters"] == 1 and loaded["data_source"] == "synthetic"
+    assert loaded["epochs"] == 1 and loaded["train_seconds"] == 12.5
+    assert loaded["confusion_matrix"][0] == [3, 0, 2, 0]
+    assert loaded["classes"] == CLASSES and loaded["batch_size"] == 4
+    assert loaded["test_accuracy"] == ev.accuracy and loaded["seed"] == 42
+
+
+def test_results_table_from_fixture_json(tmp_path):
+    history = [{"val_accuracy": 0.5}, {"val_accuracy": 0.75}]
+    for name, acc in (("cnn0", 0.7), ("cnn3", 0.9)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({
+            "parameters": 33488 if name == "cnn0" else 9369668, "epochs": 2, "train_seconds": 90,
+            "device": "cpu", "history": history, "test_accuracy": acc, "test_macro_f1": acc - 0.05,
+        }))
+    lines = results_table(load_results(tmp_path)).splitlines()
+    assert lines[2] == "| cnn0 | 33,488 | 2 | 1.5 min (cpu) | 0.750 | 0.700 | 0.650 | 0.72 (test) |"
+    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | 0.850 | 0.93 (validation) |"
+    assert np.isclose(len(lines), 4)

@@ -1,0 +1,79 @@
+"""Every figure function returns a Figure with the expected axes and titles."""
+
+import numpy as np
+import torch
+from torchvision.transforms import v2
+
+from mri_helpers import plots
+
+CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
+HISTORY = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 20} for e in (1, 2, 3)]
+NORMALIZE = v2.Normalize([0.2] * 3, [0.2] * 3)
+
+
+def _titles(fig):
+    return [ax.get_title() for ax in fig.axes]
+
+
+def test_class_distribution_counts_each_class():
+    fig = plots.class_distribution([0, 0, 1, 3, 3, 3], CLASSES, "Training images per class")
+    ax = fig.axes[0]
+    assert ax.get_title() == "Training images per class"
+    assert [p.get_height() for p in ax.patches] == [2, 1, 0, 3]
+    assert [t.get_text() for t in ax.get_xticklabels()] == CLASSES
+
+
+def test_grids():
+    images = np.random.default_rng(0).integers(0, 255, (8, 3, 16, 16), dtype=np.uint8)
+    fig = plots.sample_grid(images, [0, 0, 1, 1, 2, 2, 3, 3], CLASSES, per_class=3)
+    assert len(fig.axes) == 12 and fig.axes[0].get_ylabel() == "glioma" and fig.axes[9].get_ylabel() == "pituitary"
+    fig = plots.augmented_batch(torch.zeros(10, 3, 16, 16), [1] * 10, CLASSES, NORMALIZE, columns=4)
+    assert len(fig.axes) == 12 and _titles(fig)[:2] == ["meningioma", "meningioma"] and fig._suptitle.get_text()
+
+
+def test_unnormalize_inverts_normalize():
+    x = torch.rand(3, 8, 8)
+    assert torch.allclose(plots.unnormalize(NORMALIZE(x), NORMALIZE), x, atol=1e-6)
+
+
+def test_dropout_figures():
+    fig = plots.dropout_distributions({0.1: np.ones(10), 0.9: np.arange(10.0)}, reference=1.0)
+    assert _titles(fig) == ["p = 0.1", "p = 0.9"]
+    assert fig.axes[1].lines[0].get_xdata()[0] == 4.5  # the mean is marked
+    fig = plots.dropout_images(torch.rand(3, 32, 32), p=0.3)
+    assert _titles(fig) == ["original", "dropout, p=0.3", "dropout2d, p=0.3"]
+
+
+def test_history_figures():
+    fig = plots.accuracy_curve(HISTORY, "CNN0: validation accuracy")
+    assert _titles(fig) == ["CNN0: validation accuracy"]
+    assert list(fig.axes[0].lines[0].get_ydata()) == [0.55, 0.6, 0.65]
+    fig = plots.loss_curves(HISTORY, "CNN0: loss")
+    assert fig.axes[0].get_yscale() == "log" and len(fig.axes[0].lines) == 2
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["training", "validation"]
+
+
+def test_confusion_matrix_labels():
+    fig = plots.confusion_matrix([[5, 1, 0, 0], [0, 4, 0, 0], [0, 0, 6, 0], [1, 0, 0, 3]], CLASSES, "CM")
+    ax = fig.axes[0]
+    assert ax.get_title() == "CM"
+    assert [t.get_text() for t in ax.get_yticklabels()] == CLASSES
+    assert ax.get_xlabel() == "Predicted label" and ax.get_ylabel() == "True label"
+
+
+def test_feature_maps_filters_lr_and_prediction():
+    fig = plots.feature_maps(torch.rand(3, 16, 8, 8), "conv2", channels=8)
+    assert len(fig.axes) == 24 and "conv2: 16 maps of 8x8" in fig._suptitle.get_text()
+    fig = plots.conv_filters(torch.rand(32, 3, 3, 3), "conv1")
+    assert len(fig.axes) == 32 and fig._suptitle.get_text().startswith("conv1 filters")
+    fig = plots.lr_range([1e-5, 1e-3, 1e-1], [1.4, 1.0, 3.0])
+    assert fig.axes[0].get_xscale() == "log" and _titles(fig) == ["Learning-rate range test"]
+    fig = plots.prediction(torch.zeros(3, 16, 16), np.array([0.1, 0.6, 0.2, 0.1]), 0, CLASSES, NORMALIZE)
+    assert _titles(fig) == ["true: glioma", "predicted: meningioma (wrong)"]
+
+
+def test_save_figure_is_atomic_png(tmp_path):
+    plots.save_figure(plots.lr_range([1e-3, 1e-2], [1, 2]), tmp_path / "figs", "lr.png")
+    files = list((tmp_path / "figs").iterdir())
+    assert [f.name for f in files] == ["lr.png"]
+    assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,43 @@
+"""Drive each explorer from Python: set a control, check what is shown changes."""
+
+import numpy as np
+import torch
+from torchvision.transforms import v2
+
+from mri_helpers.models import build_model
+from mri_helpers.widgets import DropoutExplorer, FeatureMapBrowser, PredictionBrowser
+
+
+def test_dropout_explorer_follows_the_slider():
+    explorer = DropoutExplorer(p=0.1, draws=500)
+    low = explorer.summary.value
+    assert low.startswith("p = 0.10:")
+    explorer.p.value = 0.9
+    high = explorer.summary.value
+    assert high.startswith("p = 0.90:")
+    spread = [float(text.rsplit(" ", 1)[1]) for text in (low, high)]
+    assert spread[1] > 3 * spread[0]
+
+
+def test_feature_map_browser_switches_layer_channel_and_image():
+    torch.manual_seed(0)
+    model = build_model("cnn2", image_size=64)
+    images = torch.rand(3, 3, 64, 64)
+    browser = FeatureMapBrowser(model, images, ["conv1", "conv4"])
+    assert browser.summary.value == "conv1, channel 0, image 0: 64x64 map"
+    assert browser.channel.max == 3
+    browser.layer.value = "conv4"
+    assert browser.channel.max == 31
+    browser.channel.value = 20
+    browser.image.value = 2
+    assert browser.summary.value == "conv4, channel 20, image 2: 8x8 map"
+    assert torch.equal(browser.current(), browser.maps["conv4"][2, 20])
+
+
+def test_prediction_browser_reports_truth_and_verdict():
+    probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.2, 0.1, 0.6, 0.1]])
+    browser = PredictionBrowser(torch.zeros(2, 3, 16, 16), [0, 1], probs,
+                                ["glioma", "meningioma", "notumor", "pituitary"], v2.Normalize([0.5] * 3, [0.5] * 3))
+    assert browser.summary.value == "image 0: true <b>glioma</b>, predicted <b>glioma</b> (0.70), right"
+    browser.index.value = 1
+    assert browser.summary.value == "image 1: true <b>meningioma</b>, predicted <b>notumor</b> (0.60), wrong"
