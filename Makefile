@@ -40,6 +40,7 @@ data: setup  ## download the real Kaggle dataset (version 1) into data/brain-tum
 
 run-all: setup  ## run every notebook in order (QUICK=1 for a fast pass)
 	MRI_QUICK=$(QUICK) $(PY) -m mri_helpers run-notebooks --kernel $(KERNEL) --timeout $(TIMEOUT) $(NOTEBOOKS)
+	$(PY) -m mri_helpers readme
 
 test: setup  ## unit tests, then every notebook under nbval in quick mode
 	$(PY) -m pytest -q tests

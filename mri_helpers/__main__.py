@@ -78,6 +78,15 @@ def _run_notebooks(args) -> int:
     return run_all(args.notebooks, kernel=args.kernel, timeout=args.timeout)
 
 
+def _readme(args) -> int:
+    from .files import REPO_ROOT
+    from .metrics import update_readme
+
+    changed = update_readme(REPO_ROOT / "README.md", REPO_ROOT / "results")
+    print("README results table " + ("updated" if changed else "already up to date"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .data import DataError
     from .models import SPECS
@@ -102,10 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("notebooks", nargs="+")
     runner.add_argument("--kernel", default="python3")
     runner.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
+    sub.add_parser("readme", help="regenerate the README's results table from results/*.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks}
+        command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
+                   "readme": _readme}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -131,3 +131,22 @@ def results_table(results: dict[str, dict]) -> str:
             f"| {best_val:.3f} | {r['test_accuracy']:.3f} | {r['test_macro_f1']:.3f} | {was} |"
         )
     return "\n".join(lines)
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike) -> bool:
+    """Rewrite the README's results table from ``results_dir``; return whether it changed."""
+    from pathlib import Path
+
+    from .files import atomic_path
+
+    readme = Path(readme)
+    text = readme.read_text()
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    new = text[:start] + "\n" + results_table(load_results(results_dir)) + "\n" + text[end:]
+    if new != text:
+        with atomic_path(readme) as tmp:
+            tmp.write_text(new)
+    return new != text

@@ -35,10 +35,11 @@ def _show(ax, image) -> None:
     """Draw a ``3 x H x W`` (or ``H x W``) image, uint8 or float in [0, 1], without ticks."""
     image = image.numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if image.ndim == 3:
-        image = image.transpose(1, 2, 0)
-    if image.dtype != np.uint8:
+        image = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+    top = 255 if image.dtype == np.uint8 else 1
+    if top == 1:
         image = np.clip(image, 0, 1)
-    ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+    ax.imshow(image, cmap="gray", vmin=0, vmax=top)
     ax.set_xticks([])
     ax.set_yticks([])
 

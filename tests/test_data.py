@@ -263,3 +263,33 @@ def test_real_dataset_counts_and_one_batch():
     x, y = next(iter(train_loader))
     assert x.shape == (16, 3, 32, 32) and x.dtype == torch.float32
     assert y.shape == (16,) and set(y.tolist()) <= {0, 1, 2, 3}
+
+
+# ---------------------------------------------------------------- augmentation and grey storage
+
+
+def test_augment_draws_per_image_and_keeps_range():
+    torch.manual_seed(0)
+    batch = torch.randint(0, 256, (1, 1, 32, 32), dtype=torch.uint8).expand(64, 1, 32, 32)
+    out = D.Augment()(batch)
+    assert out.shape == (64, 1, 32, 32) and out.dtype == torch.float32
+    assert 0 <= out.min() and out.max() <= 1
+    assert len({round(float(x.sum()), 3) for x in out}) == 64  # every image got its own draw
+
+    plain = D.Augment(degrees=0, translate=0, brightness=(1, 1))(batch)
+    original = batch.float() / 255
+    mirrored = [torch.allclose(x, original[0].flip(-1), atol=1e-6) for x in plain]
+    kept = [torch.allclose(x, original[0], atol=1e-6) for x in plain]
+    assert all(m or k for m, k in zip(mirrored, kept)) and 10 < sum(mirrored) < 54
+
+
+def test_grey_datasets_are_cached_as_one_channel(root_copy):
+    d = D.load_datasets(root_copy, image_size=32)
+    assert d.train.images.shape == (48, 1, 32, 32)
+    assert d.train[0][0].shape == (3, 32, 32)
+    colour = np.zeros((40, 40, 3), np.uint8)
+    colour[..., 0] = 200
+    Image.fromarray(colour).save(root_copy / "Training" / "glioma" / "red.png")
+    d = D.load_datasets(root_copy, image_size=32)
+    assert d.train.images.shape == (49, 3, 32, 32)
+    assert d.normalize.mean[0] > d.normalize.mean[1] == d.normalize.mean[2]
