@@ -15,7 +15,6 @@ TIMEOUT ?= 7200
 # constraints file, which an empty constraint file overrides for this install only.
 PIP := PIP_CONSTRAINT=/dev/null $(VENV)/bin/pip --disable-pip-version-check
 
-export MPLBACKEND := Agg
 
 .PHONY: help setup lab data run-all test bench train predict clean
 

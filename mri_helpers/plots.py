@@ -84,7 +84,7 @@ def augmented_batch(batch: torch.Tensor, labels, classes: list[str], normalize, 
     """A training batch as the model sees it (augmented), un-normalised for display."""
     images = unnormalize(batch, normalize)
     rows = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.7 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, label in zip(axes.flat, images, labels):
@@ -169,7 +169,7 @@ def feature_maps(maps: torch.Tensor, layer: str, channels: int = 8) -> Figure:
     """The first ``channels`` feature maps of a layer (``images x C x H x W``), a row per image."""
     n_images, n_channels = maps.shape[:2]
     shown = min(channels, n_channels)
-    fig, axes = plt.subplots(n_images, shown, figsize=(1.6 * shown, 1.7 * n_images), squeeze=False)
+    fig, axes = plt.subplots(n_images, shown, figsize=(1.1 * shown, 1.2 * n_images), squeeze=False)
     for i in range(n_images):
         for c in range(shown):
             axes[i, c].imshow(maps[i, c].numpy(), cmap="viridis")

@@ -1,12 +1,16 @@
 """Interactive explorers for JupyterLab, built with ipywidgets.
 
 Each explorer is a small class: its ``widget`` goes on screen, its controls are
-attributes, and a one-line ``summary`` (an ``HTML`` widget) states what is shown, so a
-test can set a control and read back the change without a browser. On GitHub, where
+attributes, a one-line ``summary`` (an ``HTML`` widget) states what is shown, and the
+figure is rendered to PNG bytes in an ``Image`` widget. So a test can set a control and
+read back the change without a browser, and headless runs (papermill, nbval) never
+route large figures through an ``Output`` widget. On GitHub, where
 widgets do not render, every notebook shows a static figure beside each explorer.
 """
 
 from __future__ import annotations
+
+import io
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
@@ -14,31 +18,29 @@ import numpy as np
 import torch
 
 from . import plots
-from .hooks import capture
 from .models import dropout_sums
 
 
 class _Explorer:
-    """Shared plumbing: controls, a summary line and a plot area redrawn on change."""
+    """Shared plumbing: controls, a summary line and a figure redrawn on every change."""
 
     def __init__(self, controls: list[w.Widget]):
         self.summary = w.HTML()
-        self.output = w.Output()
+        self.image = w.Image(format="png")
         for control in controls:
             control.observe(lambda _: self.update(), names="value")
-        self.widget = w.VBox([w.HBox(controls), self.summary, self.output])
+        self.widget = w.VBox([w.HBox(controls), self.summary, self.image])
         self.update()
 
     def update(self) -> None:
-        self.output.clear_output(wait=True)
-        before = set(plt.get_fignums())
-        with self.output:
-            self.summary.value = self.draw()
-            plt.show()
-        for number in set(plt.get_fignums()) - before:
-            plt.close(number)
+        summary, fig = self.draw()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(fig)
+        self.summary.value, self.image.value = summary, buffer.getvalue()
 
-    def draw(self) -> str:  # pragma: no cover - each explorer defines it
+    def draw(self):  # pragma: no cover - each explorer defines it
+        """Return ``(summary text, matplotlib Figure)`` for the current control values."""
         raise NotImplementedError
 
     def _ipython_display_(self):
@@ -55,39 +57,38 @@ class DropoutExplorer(_Explorer):
         self.p = w.FloatSlider(value=p, min=0.05, max=0.95, step=0.05, description="p")
         super().__init__([self.p])
 
-    def draw(self) -> str:
+    def draw(self):
         sums, reference = dropout_sums(self.p.value, draws=self.draws)
-        plots.dropout_distributions({round(self.p.value, 2): sums}, reference)
-        return f"p = {self.p.value:.2f}: mean {sums.mean():.2f}, standard deviation {sums.std():.2f}"
+        fig = plots.dropout_distributions({round(self.p.value, 2): sums}, reference)
+        return f"p = {self.p.value:.2f}: mean {sums.mean():.2f}, standard deviation {sums.std():.2f}", fig
 
 
 class FeatureMapBrowser(_Explorer):
     """Pick a layer, a channel and an image; see that feature map."""
 
-    def __init__(self, model: torch.nn.Module, images: torch.Tensor, layers: list[str]):
-        model.eval()
-        with capture(model, layers) as outputs, torch.no_grad():
-            model(images)
-        self.maps = dict(outputs)
+    def __init__(self, maps: dict[str, torch.Tensor]):
+        """``maps`` holds ``images x channels x H x W`` outputs by layer, as captured by ``hooks.capture``."""
+        self.maps = dict(maps)
+        layers = list(self.maps)
         self.layer = w.Dropdown(options=layers, description="layer")
         self.channel = w.IntSlider(value=0, min=0, max=self.maps[layers[0]].shape[1] - 1, description="channel")
-        self.image = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image")
+        self.picked = w.IntSlider(value=0, min=0, max=len(self.maps[layers[0]]) - 1, description="image")
         self.layer.observe(self._fit_channel_range, names="value")
-        super().__init__([self.layer, self.channel, self.image])
+        super().__init__([self.layer, self.channel, self.picked])
 
     def _fit_channel_range(self, _=None) -> None:
         self.channel.max = self.maps[self.layer.value].shape[1] - 1
 
     def current(self) -> torch.Tensor:
-        return self.maps[self.layer.value][self.image.value, self.channel.value]
+        return self.maps[self.layer.value][self.picked.value, self.channel.value]
 
-    def draw(self) -> str:
+    def draw(self):
         fmap = self.current()
         fig, ax = plt.subplots(figsize=(4, 4))
         ax.imshow(fmap.numpy(), cmap="viridis")
         ax.axis("off")
         h, wd = fmap.shape
-        return f"{self.layer.value}, channel {self.channel.value}, image {self.image.value}: {h}x{wd} map"
+        return f"{self.layer.value}, channel {self.channel.value}, image {self.picked.value}: {h}x{wd} map", fig
 
 
 class PredictionBrowser(_Explorer):
@@ -99,13 +100,14 @@ class PredictionBrowser(_Explorer):
         self.index = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image")
         super().__init__([self.index])
 
-    def draw(self) -> str:
+    def draw(self):
         i = self.index.value
         probs, true = self.probs[i], int(self.labels[i])
         predicted = int(probs.argmax())
-        plots.prediction(self.images[i], probs, true, self.classes, self.normalize)
+        fig = plots.prediction(self.images[i], probs, true, self.classes, self.normalize)
         verdict = "right" if predicted == true else "wrong"
-        return (
+        summary = (
             f"image {i}: true <b>{self.classes[true]}</b>, predicted <b>{self.classes[predicted]}</b> "
             f"({probs[predicted]:.2f}), {verdict}"
         )
+        return summary, fig

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from torchvision.transforms import v2
 
+from mri_helpers.hooks import capture
 from mri_helpers.models import build_model
 from mri_helpers.widgets import DropoutExplorer, FeatureMapBrowser, PredictionBrowser
 
@@ -12,8 +13,10 @@ def test_dropout_explorer_follows_the_slider():
     explorer = DropoutExplorer(p=0.1, draws=500)
     low = explorer.summary.value
     assert low.startswith("p = 0.10:")
+    png = explorer.image.value
     explorer.p.value = 0.9
     high = explorer.summary.value
+    assert explorer.image.value != png
     assert high.startswith("p = 0.90:")
     spread = [float(text.rsplit(" ", 1)[1]) for text in (low, high)]
     assert spread[1] > 3 * spread[0]
@@ -23,15 +26,19 @@ def test_feature_map_browser_switches_layer_channel_and_image():
     torch.manual_seed(0)
     model = build_model("cnn2", image_size=64)
     images = torch.rand(3, 3, 64, 64)
-    browser = FeatureMapBrowser(model, images, ["conv1", "conv4"])
+    with capture(model, ["conv1", "conv4"]) as maps, torch.no_grad():
+        model(images)
+    browser = FeatureMapBrowser(maps)
     assert browser.summary.value == "conv1, channel 0, image 0: 64x64 map"
     assert browser.channel.max == 3
     browser.layer.value = "conv4"
     assert browser.channel.max == 31
     browser.channel.value = 20
-    browser.image.value = 2
+    first_png = browser.image.value
+    browser.picked.value = 2
     assert browser.summary.value == "conv4, channel 20, image 2: 8x8 map"
     assert torch.equal(browser.current(), browser.maps["conv4"][2, 20])
+    assert browser.image.value[:8] == b"\x89PNG\r\n\x1a\n" and browser.image.value != first_png
 
 
 def test_prediction_browser_reports_truth_and_verdict():
