@@ -109,11 +109,12 @@ def save_results(directory: str | os.PathLike, record: dict):
 
 
 def load_results(directory: str | os.PathLike) -> dict[str, dict]:
-    """Every ``<model>.json`` in ``directory``, by model name, in name order."""
+    """Every model's results JSON in ``directory`` (files with a ``model`` key), by name."""
     import json
     from pathlib import Path
 
-    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
+    loaded = {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
+    return {name: r for name, r in loaded.items() if "model" in r}
 
 
 def results_table(results: dict[str, dict]) -> str:

@@ -53,11 +53,12 @@ def run_notebook(path: Path, kernel: str, timeout: int) -> float:
 def run_all(paths: list[str], kernel: str, timeout: int) -> int:
     """Run notebooks in order, print the data used and the time each took; stop at a failure."""
     from .data import banner, resolve_data_dir, source_of
+    from .files import output_dirs, write_json
 
     root = resolve_data_dir()
-    quick = os.environ.get("MRI_QUICK") == "1"
-    print(banner(source_of(root), root) + (" Quick pass (MRI_QUICK=1)." if quick else ""), flush=True)
-    total = 0.0
+    source, quick = source_of(root), os.environ.get("MRI_QUICK") == "1"
+    print(banner(source, root) + (" Quick pass (MRI_QUICK=1)." if quick else ""), flush=True)
+    total, seconds_by_notebook = 0.0, {}
     for name in paths:
         print(f"running {name} ...", end=" ", flush=True)
         try:
@@ -67,6 +68,9 @@ def run_all(paths: list[str], kernel: str, timeout: int) -> int:
             print(f"{name} and its figures were left as they were.")
             return 1
         total += seconds
+        seconds_by_notebook[Path(name).stem] = round(seconds, 1)
         print(f"{seconds:.0f} s", flush=True)
     print(f"all {len(paths)} notebooks ran in {total / 60:.1f} min")
+    timings = {"data_source": source, "quick": quick, "seconds": seconds_by_notebook}
+    write_json(output_dirs(source, quick).results / "notebook_times.json", timings)
     return 0
