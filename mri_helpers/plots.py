@@ -165,7 +165,7 @@ def confusion_matrix(matrix, classes: list[str], title: str) -> Figure:
     return fig
 
 
-def feature_maps(maps: torch.Tensor, layer: str, channels: int = 8) -> Figure:
+def feature_maps(maps: torch.Tensor, layer: str, channels: int = 8, row_labels: list[str] | None = None) -> Figure:
     """The first ``channels`` feature maps of a layer (``images x C x H x W``), a row per image."""
     n_images, n_channels = maps.shape[:2]
     shown = min(channels, n_channels)
@@ -177,6 +177,8 @@ def feature_maps(maps: torch.Tensor, layer: str, channels: int = 8) -> Figure:
             axes[i, c].set_yticks([])
             if i == 0:
                 axes[i, c].set_title(f"ch {c}", fontsize=8)
+        if row_labels:
+            axes[i, 0].set_ylabel(row_labels[i], fontsize=8)
     fig.suptitle(f"{layer}: {n_channels} maps of {maps.shape[2]}x{maps.shape[3]} (first {shown} shown)")
     fig.tight_layout()
     return fig

@@ -62,8 +62,9 @@ def test_confusion_matrix_labels():
 
 
 def test_feature_maps_filters_lr_and_prediction():
-    fig = plots.feature_maps(torch.rand(3, 16, 8, 8), "conv2", channels=8)
+    fig = plots.feature_maps(torch.rand(3, 16, 8, 8), "conv2", channels=8, row_labels=["a", "b", "c"])
     assert len(fig.axes) == 24 and "conv2: 16 maps of 8x8" in fig._suptitle.get_text()
+    assert [fig.axes[i].get_ylabel() for i in (0, 8, 16)] == ["a", "b", "c"]
     fig = plots.conv_filters(torch.rand(32, 3, 3, 3), "conv1")
     assert len(fig.axes) == 32 and fig._suptitle.get_text().startswith("conv1 filters")
     fig = plots.lr_range([1e-5, 1e-3, 1e-1], [1.4, 1.0, 3.0])
