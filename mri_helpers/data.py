@@ -239,7 +239,7 @@ class BadImage(Exception):
     """Raised by :func:`read_image` for a file that is skipped, with the reason."""
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any PIL mode to 8-bit RGB, keeping greys as three equal channels.
 
     16-bit greys are scaled (PIL's own ``convert("L")`` would clip them to white),
@@ -272,7 +272,7 @@ def read_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
             if width * height > MAX_PIXELS:
                 raise BadImage(f"too large ({width}x{height} pixels, limit {MAX_PIXELS:,}); downscale it first")
             image.load()
-            rgb = _to_rgb(image).resize((image_size, image_size), Image.BILINEAR)
+            rgb = to_rgb(image).resize((image_size, image_size), Image.BILINEAR)
     except UnidentifiedImageError:
         raise BadImage("not an image file PIL can read") from None
     except Image.DecompressionBombError:
@@ -441,8 +441,10 @@ class CachedImages(Dataset):
     DataLoader workers share the operating system's page cache instead of copies.
     """
 
-    def __init__(self, path: Path, labels: np.ndarray, normalize: v2.Normalize, augment: Augment | None = None):
+    def __init__(self, path: Path, labels: np.ndarray, normalize: v2.Normalize, augment: Augment | None = None,
+                 files: list[str] | None = None):
         self.path, self.labels, self.normalize, self.augment = Path(path), labels, normalize, augment
+        self.files = files or []  # image paths relative to the dataset root, in item order
         self._images = None
 
     @property
@@ -522,8 +524,8 @@ def load_datasets(
             raise DataError(f"Every image of class {missing} in {split}/ was unreadable: see the skipped files in the log.")
 
     normalize = v2.Normalize(mean=train.mean, std=train.std)
-    train_set = CachedImages(train.path, train.labels, normalize, Augment())
-    testing = CachedImages(test.path, test.labels, normalize)
+    train_set = CachedImages(train.path, train.labels, normalize, Augment(), files=train.paths)
+    testing = CachedImages(test.path, test.labels, normalize, files=test.paths)
     val_set, test_set = random_split(testing, [0.5, 0.5], generator=torch.Generator().manual_seed(seed))
     return Datasets(
         train=train_set,

@@ -215,6 +215,18 @@ def prediction(image: torch.Tensor, probs, true: int, classes: list[str], normal
     return fig
 
 
+def image_pairs(lefts, rights, titles: list[str], suptitle: str) -> Figure:
+    """Images side by side, one pair per row (uint8 ``C x H x W``), e.g. a test scan and its training twin."""
+    fig, axes = plt.subplots(len(lefts), 2, figsize=(5, 2.5 * len(lefts)), squeeze=False)
+    for row, (left, right, title) in enumerate(zip(lefts, rights, titles)):
+        _show(axes[row, 0], left)
+        _show(axes[row, 1], right)
+        axes[row, 0].set_title(title, fontsize=8, loc="left")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
 def lr_range(lrs: list[float], losses: list[float]) -> Figure:
     """The LR range test: smoothed loss against a log-scaled learning rate."""
     fig, ax = plt.subplots(figsize=(6, 3.5))

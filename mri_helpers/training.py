@@ -305,7 +305,7 @@ def train_and_evaluate(
     test = evaluate(trainer, test_loader, data.classes)
     record = results_record(
         name, trainer, test, data.source, batch_size=batch_size, image_size=data.image_size,
-        train_images=len(train_loader.dataset), test_images=len(test.y_true),
+        train_images=len(train_loader.dataset), test_images=len(test.y_true), test_indices=list(data.test.indices),
     )
     save_results(out.results, record)
     return trainer, test, record

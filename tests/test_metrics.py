@@ -66,6 +66,7 @@ def test_results_json_round_trip(tmp_path):
     assert loaded["confusion_matrix"][0] == [3, 0, 2, 0]
     assert loaded["classes"] == CLASSES and loaded["batch_size"] == 4
     assert loaded["test_accuracy"] == ev.accuracy and loaded["seed"] == 42
+    assert loaded["test_labels"][:6] == [0, 0, 0, 0, 0, 1] and loaded["test_predictions"][:3] == [2, 2, 0]
 
 
 def test_results_table_from_fixture_json(tmp_path):
@@ -76,7 +77,9 @@ def test_results_table_from_fixture_json(tmp_path):
             "parameters": 33488 if name == "cnn0" else 9369668, "epochs": 2, "train_seconds": 90,
             "device": "cpu", "history": history, "test_accuracy": acc, "test_macro_f1": acc - 0.05,
         }))
+    record = json.loads((tmp_path / "cnn3.json").read_text())
+    (tmp_path / "cnn3.json").write_text(json.dumps(dict(record, dedup_test_accuracy=0.8, dedup_test_images=500)))
     lines = results_table(load_results(tmp_path)).splitlines()
-    assert lines[2] == "| cnn0 | 33,488 | 2 | 1.5 min (cpu) | 0.750 | 0.700 | 0.650 | 0.72 (test) |"
-    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | 0.850 | 0.93 (validation) |"
+    assert lines[2] == "| cnn0 | 33,488 | 2 | 1.5 min (cpu) | 0.750 | 0.700 | - | 0.650 | 0.72 (test) |"
+    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | 0.800 (500) | 0.850 | 0.93 (validation) |"
     assert len(lines) == 4

@@ -78,3 +78,10 @@ def test_save_figure_is_atomic_png(tmp_path):
     files = list((tmp_path / "figs").iterdir())
     assert [f.name for f in files] == ["lr.png"]
     assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_image_pairs():
+    images = np.zeros((2, 1, 8, 8), np.uint8)
+    fig = plots.image_pairs(images, images, ["a: 3 bits", "b: 0 bits"], "Twins")
+    assert len(fig.axes) == 4 and fig._suptitle.get_text() == "Twins"
+    assert [fig.axes[i].get_title(loc="left") for i in (0, 2)] == ["a: 3 bits", "b: 0 bits"]
