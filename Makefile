@@ -48,6 +48,7 @@ test: setup  ## unit tests, then every notebook under nbval in quick mode
 bench: setup  ## measure the data pipeline and training throughput (writes benchmarks/results/*.json)
 	$(PY) benchmarks/data_pipeline.py
 	$(PY) benchmarks/train_throughput.py
+	$(PY) -m mri_helpers readme
 
 MODEL ?= cnn2
 EPOCHS ?= 10

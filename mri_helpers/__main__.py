@@ -82,8 +82,8 @@ def _readme(args) -> int:
     from .files import REPO_ROOT
     from .metrics import update_readme
 
-    changed = update_readme(REPO_ROOT / "README.md", REPO_ROOT / "results")
-    print("README results table " + ("updated" if changed else "already up to date"))
+    changed = update_readme(REPO_ROOT / "README.md", REPO_ROOT / "results", REPO_ROOT / "benchmarks" / "results")
+    print("README tables " + ("updated" if changed else "already up to date"))
     return 0
 
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("notebooks", nargs="+")
     runner.add_argument("--kernel", default="python3")
     runner.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
-    sub.add_parser("readme", help="regenerate the README's results table from results/*.json")
+    sub.add_parser("readme", help="regenerate the README's results and speed tables from the JSON files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

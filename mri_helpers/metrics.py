@@ -138,19 +138,46 @@ def results_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+def speed_table(data_pipeline: dict | None, train: dict | None) -> str:
+    """Markdown tables of the benchmark JSON files (absent files give a hint instead)."""
+    if not (data_pipeline and train):
+        return "Run `make bench` to measure."
+    lines = [
+        f"Input pipeline, {data_pipeline['images']} training images at {data_pipeline['image_size']} px "
+        f"({data_pipeline['data_source']} data, warm cache): seed-style {data_pipeline['seed_style_img_per_s']:.0f} img/s, "
+        f"cached {data_pipeline['cached_img_per_s']:.0f} img/s, **{data_pipeline['speedup']:.1f}x**.",
+        "",
+        "| model | train img/s | inference img/s | epoch (this course) | epoch (seed-style) | speed-up |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, m in train["models"].items():
+        lines.append(
+            f"| {name} | {m['train_img_per_s']:.0f} | {m['inference_img_per_s']:.0f} | {m['epoch_seconds'] / 60:.1f} min "
+            f"| {m['seed_style_epoch_seconds'] / 60:.1f} min | {m['epoch_speedup']:.1f}x |"
+        )
+    return "\n".join(lines)
 
 
-def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike) -> bool:
-    """Rewrite the README's results table from ``results_dir``; return whether it changed."""
+MARKERS = {"results": ("<!-- results:start -->", "<!-- results:end -->"), "speed": ("<!-- speed:start -->", "<!-- speed:end -->")}
+
+
+def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
+    start, end = text.index(markers[0]) + len(markers[0]), text.index(markers[1])
+    return text[:start] + "\n" + body + "\n" + text[end:]
+
+
+def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, bench_dir: str | os.PathLike) -> bool:
+    """Rewrite the README's results and speed tables from the JSON files; return whether it changed."""
+    import json
     from pathlib import Path
 
     from .files import atomic_path
 
-    readme = Path(readme)
+    readme, bench_dir = Path(readme), Path(bench_dir)
+    bench = {p.stem: json.loads(p.read_text()) for p in bench_dir.glob("*.json")}
     text = readme.read_text()
-    start, end = text.index(README_START) + len(README_START), text.index(README_END)
-    new = text[:start] + "\n" + results_table(load_results(results_dir)) + "\n" + text[end:]
+    new = _replace_between(text, MARKERS["results"], results_table(load_results(results_dir)))
+    new = _replace_between(new, MARKERS["speed"], speed_table(bench.get("data_pipeline"), bench.get("train_throughput")))
     if new != text:
         with atomic_path(readme) as tmp:
             tmp.write_text(new)

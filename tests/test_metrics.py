@@ -83,3 +83,32 @@ def test_results_table_from_fixture_json(tmp_path):
     assert lines[2] == "| cnn0 | 33,488 | 2 | 1.5 min (cpu) | 0.750 | 0.700 | - | 0.650 | 0.72 (test) |"
     assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | 0.800 (500) | 0.850 | 0.93 (validation) |"
     assert len(lines) == 4
+
+
+def test_readme_tables_are_generated_between_markers(tmp_path):
+    from mri_helpers.metrics import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\n"
+                      "<!-- speed:start -->\n<!-- speed:end -->\nend\n")
+    results, bench = tmp_path / "results", tmp_path / "bench"
+    results.mkdir()
+    bench.mkdir()
+    (results / "cnn2.json").write_text(json.dumps({
+        "model": "cnn2", "parameters": 146860, "epochs": 10, "train_seconds": 600, "device": "cpu",
+        "history": [{"val_accuracy": 0.8}], "test_accuracy": 0.81, "test_macro_f1": 0.8,
+    }))
+    assert update_readme(readme, results, bench)
+    text = readme.read_text()
+    assert "| cnn2 | 146,860 | 10 | 10.0 min (cpu) | 0.800 | 0.810 | - | 0.800 | 0.81 (test) |" in text
+    assert "old" not in text and "Run `make bench` to measure." in text and text.endswith("end\n")
+    (bench / "data_pipeline.json").write_text(json.dumps({
+        "images": 64, "image_size": 256, "data_source": "real", "seed_style_img_per_s": 100, "cached_img_per_s": 450,
+        "speedup": 4.5}))
+    (bench / "train_throughput.json").write_text(json.dumps({"models": {"cnn0": {
+        "train_img_per_s": 190, "inference_img_per_s": 900, "epoch_seconds": 30, "seed_style_epoch_seconds": 150,
+        "epoch_speedup": 5.0}}}))
+    assert update_readme(readme, results, bench)
+    assert "| cnn0 | 190 | 900 | 0.5 min | 2.5 min | 5.0x |" in readme.read_text()
+    assert "**4.5x**" in readme.read_text()
+    assert not update_readme(readme, results, bench)
