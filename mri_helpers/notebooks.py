@@ -55,6 +55,8 @@ def run_all(paths: list[str], kernel: str, timeout: int) -> int:
     from .data import banner, resolve_data_dir, source_of
     from .files import output_dirs, write_json
 
+    if os.environ.get("MRI_DATA_DIR"):  # kernels run inside notebooks/, so a relative path would break
+        os.environ["MRI_DATA_DIR"] = str(Path(os.environ["MRI_DATA_DIR"]).expanduser().resolve())
     root = resolve_data_dir()
     source, quick = source_of(root), os.environ.get("MRI_QUICK") == "1"
     print(banner(source, root) + (" Quick pass (MRI_QUICK=1)." if quick else ""), flush=True)
