@@ -25,14 +25,18 @@ def _train(args) -> int:
 
     data = load_datasets(args.data_dir, image_size=args.image_size, seed=args.seed)
     print(banner(data.source, data.root))
-    out = OutputDirs(*(Path(args.out) / d for d in ("imgs", "results", "checkpoints"))) if args.out else output_dirs(data.source, quick=False)
+    if args.out:
+        out = OutputDirs(*(Path(args.out) / d for d in ("imgs", "results", "checkpoints")))
+    else:
+        out = output_dirs(data.source, quick=False)
     _, test, record = train_and_evaluate(
         args.model, data, out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         patience=args.patience,
     )
     print(test.report())
     print(f"{args.model}: test accuracy {record['test_accuracy']:.3f} after {record['epochs']} epochs "
-          f"({record['train_seconds']:.0f} s); wrote {out.results}/{args.model}.json and {out.checkpoints}/{args.model}.pt")
+          f"({record['train_seconds']:.0f} s of training)")
+    print(f"wrote {out.results / (args.model + '.json')} and {out.checkpoints / (args.model + '.pt')}")
     return 0
 
 
