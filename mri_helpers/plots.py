@@ -110,20 +110,21 @@ def dropout_distributions(sums: dict[float, np.ndarray], reference: float) -> Fi
     return fig
 
 
-def dropout_images(image: torch.Tensor, p: float = 0.3, seed: int = 0) -> Figure:
-    """An image (``3 x H x W`` in [0, 1]) under ``dropout`` (pixels) and ``dropout2d`` (whole channels)."""
+def dropout_images(image: torch.Tensor, p: float = 0.3, seed: int = 0, draws: int = 3) -> Figure:
+    """An image (``3 x H x W`` in [0, 1]) under ``dropout`` (single values) and ``dropout2d`` (whole channels).
+
+    ``dropout2d`` is shown for several draws: each keeps or drops whole channels at random
+    (a dropped channel shows as a colour shift, all kept ones as a brighter image).
+    """
     g = torch.Generator().manual_seed(seed)
-    pixel_mask = (torch.rand(image.shape, generator=g) >= p).float()
-    channel_mask = (torch.rand(image.shape[0], 1, 1, generator=g) >= p).float()
-    panels = {
-        "original": image,
-        f"dropout, p={p}": image * pixel_mask / (1 - p),
-        f"dropout2d, p={p}": image * channel_mask / (1 - p),
-    }
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
+    panels = {"original": image, f"dropout, p={p}": image * (torch.rand(image.shape, generator=g) >= p) / (1 - p)}
+    for draw in range(1, draws + 1):
+        kept = (torch.rand(image.shape[0], 1, 1, generator=g) >= p).float()
+        panels[f"dropout2d, p={p} (draw {draw})"] = image * kept / (1 - p)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6))
     for ax, (title, shown) in zip(axes, panels.items()):
         _show(ax, shown)
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 

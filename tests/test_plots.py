@@ -40,8 +40,8 @@ def test_dropout_figures():
     fig = plots.dropout_distributions({0.1: np.ones(10), 0.9: np.arange(10.0)}, reference=1.0)
     assert _titles(fig) == ["p = 0.1", "p = 0.9"]
     assert fig.axes[1].lines[0].get_xdata()[0] == 4.5  # the mean is marked
-    fig = plots.dropout_images(torch.rand(3, 32, 32), p=0.3)
-    assert _titles(fig) == ["original", "dropout, p=0.3", "dropout2d, p=0.3"]
+    fig = plots.dropout_images(torch.rand(3, 32, 32), p=0.3, draws=2)
+    assert _titles(fig) == ["original", "dropout, p=0.3", "dropout2d, p=0.3 (draw 1)", "dropout2d, p=0.3 (draw 2)"]
 
 
 def test_history_figures():
