@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +34,10 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
-from torch.utils.data import Dataset, Subset, random_split
+from torch.utils.data import DataLoader, Dataset, Subset, random_split
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 from torchvision.transforms import v2
+from tqdm.auto import tqdm
 
 from . import synthetic
 from .files import REPO_ROOT
@@ -208,8 +210,6 @@ def census(root: str | os.PathLike) -> dict[str, dict]:
     Real scans come in many sizes and in both grey (``L``) and ``RGB`` files; knowing
     this is why the loader resizes everything and converts to three channels.
     """
-    from collections import Counter
-
     _, samples = scan(Path(root))
     result = {}
     for split, files in samples.items():
@@ -300,16 +300,16 @@ def fingerprint(root: Path, samples: list[tuple[str, int]], image_size: int) -> 
 
 @dataclass
 class CachedSplit:
-    """A decoded split: ``images`` is ``N x C x S x S`` uint8, memory-mapped from ``path``.
+    """A decoded split on disk: ``path`` holds ``N x C x S x S`` uint8 images.
 
     ``C`` is 1 when every image is grey (three equal channels), which makes the cache
     and the augmentation three times cheaper; the datasets hand out three channels.
+    ``files`` are the images' paths relative to the dataset root, in the same order.
     """
 
     path: Path
-    images: np.ndarray
     labels: np.ndarray
-    paths: list[str]
+    files: list[str]
     skipped: list[Skipped]
     mean: list[float]
     std: list[float]
@@ -337,7 +337,7 @@ def _read_cache(folder: Path, key: str) -> CachedSplit | None:
         return None
     skipped = [Skipped(**s) for s in meta["skipped"]]
     labels = np.asarray(meta["labels"], dtype=np.int64)
-    return CachedSplit(folder / "images.npy", images, labels, meta["paths"], skipped, meta["mean"], meta["std"])
+    return CachedSplit(folder / "images.npy", labels, meta["paths"], skipped, meta["mean"], meta["std"])
 
 
 def _is_grey(image: np.ndarray) -> bool:
@@ -359,8 +359,6 @@ def cache_split(
     cached = _read_cache(folder, key)
     if cached is not None:
         return cached
-
-    from tqdm.auto import tqdm
 
     images = np.empty((len(samples), 3, image_size, image_size), np.uint8)
     kept, labels, skipped = [], [], []
@@ -406,8 +404,9 @@ class Augment:
     applied to a whole batch at once: flip, rotation and shift become one affine matrix
     per image, and a single ``grid_sample`` call resamples the batch. ``transforms.v2``
     would draw one set of parameters per call, i.e. per batch, so here we draw them per
-    image ourselves. One resampling instead of two (shift, then rotate) also blurs less.
-    Randomness comes from torch's global generator, which the trainer seeds.
+    image ourselves, and resample once instead of twice (shift, then rotate). Like
+    torchvision's RandomAffine and RandomRotation (and so the original project), it
+    uses nearest-neighbour interpolation. Randomness comes from torch's global generator, which the trainer seeds.
     """
 
     def __init__(self, degrees: float = 10.0, translate: float = 0.1, brightness=(0.8, 1.2)):
@@ -524,8 +523,8 @@ def load_datasets(
             raise DataError(f"Every image of class {missing} in {split}/ was unreadable: see the skipped files in the log.")
 
     normalize = v2.Normalize(mean=train.mean, std=train.std)
-    train_set = CachedImages(train.path, train.labels, normalize, Augment(), files=train.paths)
-    testing = CachedImages(test.path, test.labels, normalize, files=test.paths)
+    train_set = CachedImages(train.path, train.labels, normalize, Augment(), files=train.files)
+    testing = CachedImages(test.path, test.labels, normalize, files=test.files)
     val_set, test_set = random_split(testing, [0.5, 0.5], generator=torch.Generator().manual_seed(seed))
     return Datasets(
         train=train_set,
@@ -553,8 +552,6 @@ def make_loaders(data: Datasets, batch_size: int = 32, num_workers: int = 0):
     Shuffling and augmentation draw from torch's global generator, which the trainer
     seeds, so a run is repeatable without a generator per loader.
     """
-    from torch.utils.data import DataLoader
-
     common = dict(batch_size=batch_size, num_workers=num_workers, persistent_workers=num_workers > 0)
     return (
         DataLoader(data.train, shuffle=True, **common),

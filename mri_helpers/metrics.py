@@ -8,15 +8,18 @@ numbers), and scikit-learn is told the label order explicitly, so row ``i`` is c
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.metrics import classification_report, confusion_matrix, f1_score
 
-from .files import write_json
+from .files import atomic_path, write_json
+from .models import layer_parameters
 
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
@@ -76,8 +79,6 @@ def evaluate(trainer, loader, classes: list[str]) -> Evaluation:
 
 def results_record(name: str, trainer, test: Evaluation, data_source: str, **extra) -> dict:
     """Everything a results table needs about one trained model, as plain JSON types."""
-    from .models import layer_parameters
-
     params = layer_parameters(trainer.model)
     return {
         "model": name,
@@ -112,9 +113,6 @@ def save_results(directory: str | os.PathLike, record: dict):
 
 def load_results(directory: str | os.PathLike) -> dict[str, dict]:
     """Every model's results JSON in ``directory`` (files with a ``model`` key), by name."""
-    import json
-    from pathlib import Path
-
     loaded = {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
     return {name: r for name, r in loaded.items() if "model" in r}
 
@@ -168,11 +166,6 @@ def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
 
 def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, bench_dir: str | os.PathLike) -> bool:
     """Rewrite the README's results and speed tables from the JSON files; return whether it changed."""
-    import json
-    from pathlib import Path
-
-    from .files import atomic_path
-
     readme, bench_dir = Path(readme), Path(bench_dir)
     bench = {p.stem: json.loads(p.read_text()) for p in bench_dir.glob("*.json")}
     text = readme.read_text()

@@ -28,9 +28,13 @@ import numpy as np
 import torch
 from sklearn.metrics import precision_score, recall_score
 from torch import nn
+from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
+from .data import make_loaders
 from .files import atomic_path
+from .metrics import evaluate, results_record, save_results
+from .models import SPECS, build_model
 
 log = logging.getLogger(__name__)
 
@@ -277,12 +281,6 @@ def train_and_evaluate(
     ``out.results/<name>.json``. ``train_subset`` trains on the first N shuffled training
     images only, for quick passes. Returns ``(trainer, test evaluation, results record)``.
     """
-    from torch.utils.data import DataLoader, Subset
-
-    from .data import make_loaders
-    from .metrics import evaluate, results_record, save_results
-    from .models import SPECS, build_model
-
     train_loader, val_loader, test_loader = make_loaders(data, batch_size)
     if train_subset:
         picked = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:train_subset]
