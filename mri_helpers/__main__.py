@@ -21,9 +21,10 @@ from torchvision.transforms import v2
 def _train(args) -> int:
     from .data import banner, load_datasets
     from .files import OutputDirs, output_dirs
-    from .training import train_and_evaluate
+    from .training import RECIPES, train_and_evaluate
 
-    data = load_datasets(args.data_dir, image_size=args.image_size, seed=args.seed)
+    image_size = args.image_size or RECIPES[args.model].image_size
+    data = load_datasets(args.data_dir, image_size=image_size, seed=args.seed)
     print(banner(data.source, data.root))
     if args.out:
         out = OutputDirs(*(Path(args.out) / d for d in ("imgs", "results", "checkpoints")))
@@ -93,15 +94,15 @@ def _readme(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from .data import DataError
-    from .models import SPECS
+    from .models import MODELS
 
     parser = argparse.ArgumentParser(prog="python -m mri_helpers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train one model; write its checkpoint and results JSON")
-    train.add_argument("--model", choices=sorted(SPECS), required=True)
-    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--model", choices=MODELS, required=True)
+    train.add_argument("--epochs", type=int, default=None, help="default: the model's recipe (10; bestnet 14)")
     train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--image-size", type=int, default=256)
+    train.add_argument("--image-size", type=int, default=None, help="default: the model's recipe (256; bestnet 128)")
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
     train.add_argument("--data-dir", default=None, help="folder with Training/ and Testing/ (default: auto)")

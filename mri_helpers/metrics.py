@@ -149,10 +149,78 @@ def speed_table(data_pipeline: dict | None, train: dict | None) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, m in train["models"].items():
+        seed_style = m.get("seed_style_epoch_seconds")
+        was = f"{seed_style / 60:.1f} min | {m['epoch_speedup']:.1f}x" if seed_style else "- | -"
         lines.append(
-            f"| {name} | {m['train_img_per_s']:.0f} | {m['inference_img_per_s']:.0f} | {m['epoch_seconds'] / 60:.1f} min "
-            f"| {m['seed_style_epoch_seconds'] / 60:.1f} min | {m['epoch_speedup']:.1f}x |"
+            f"| {name} ({m.get('image_size', 256)} px) | {m['train_img_per_s']:.0f} | {m['inference_img_per_s']:.0f} "
+            f"| {m['epoch_seconds'] / 60:.1f} min | {was} |"
         )
+    return "\n".join(lines)
+
+
+COMPARISON_COLUMNS = {
+    "parameters": "parameters",
+    "macs": "MACs per image",
+    "image_size": "input px",
+    "train_img_per_s": "train img/s",
+    "inference_img_per_s": "inference img/s",
+    "epochs": "epochs",
+    "train_minutes": "wall time (min)",
+    "test_accuracy": "test acc",
+    "dedup_test_accuracy": "de-duplicated test acc",
+    "test_macro_f1": "test macro F1",
+}
+
+
+def comparison_rows(results: dict[str, dict], speed: dict) -> dict[str, dict]:
+    """One row per model that has both a results JSON and a benchmark entry.
+
+    ``results`` is :func:`load_results`' output, ``speed`` the ``train_throughput``
+    benchmark JSON. Nothing is typed by hand: every value is read from one of the two.
+    A value that is missing (say, no leakage audit yet) is ``None``.
+    """
+    rows = {}
+    for name, r in results.items():
+        bench = speed["models"].get(name)
+        if bench is None:
+            continue
+        rows[name] = {
+            "parameters": r["parameters"],
+            "macs": bench["macs"],
+            "image_size": r.get("image_size"),
+            "train_img_per_s": bench["train_img_per_s"],
+            "inference_img_per_s": bench["inference_img_per_s"],
+            "epochs": r["epochs"],
+            "train_minutes": r["train_seconds"] / 60,
+            "test_accuracy": r["test_accuracy"],
+            "dedup_test_accuracy": r.get("dedup_test_accuracy"),
+            "test_macro_f1": r["test_macro_f1"],
+        }
+    return rows
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if key in ("parameters", "macs"):
+        return f"{value / 1e6:.2f} M"
+    if key in ("train_img_per_s", "inference_img_per_s"):
+        return f"{value:.0f}"
+    if key == "train_minutes":
+        return f"{value:.1f}"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def comparison_table(rows: dict[str, dict]) -> str:
+    """The comparison rows as a Markdown table."""
+    lines = [
+        "| model | " + " | ".join(COMPARISON_COLUMNS.values()) + " |",
+        "| --- |" + " ---: |" * len(COMPARISON_COLUMNS),
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | " + " | ".join(_cell(k, row[k]) for k in COMPARISON_COLUMNS) + " |")
     return "\n".join(lines)
 
 

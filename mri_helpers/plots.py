@@ -238,3 +238,73 @@ def lr_range(lrs: list[float], losses: list[float]) -> Figure:
     ax.set_ylabel("smoothed training loss")
     ax.grid(alpha=0.3, which="both")
     return fig
+
+
+def _overlay(ax, image: torch.Tensor, heatmap: torch.Tensor, normalize) -> None:
+    """A grey image with a Grad-CAM heatmap laid over it (transparent where the map is zero)."""
+    _show(ax, unnormalize(image, normalize))
+    ax.imshow(np.ma.masked_less(heatmap.numpy(), 0.05), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+
+
+def gradcam_grid(images: torch.Tensor, heatmaps: torch.Tensor, titles: list[str], normalize,
+                 columns: int = 4, suptitle: str = "Grad-CAM") -> Figure:
+    """Heatmaps over their images, ``columns`` per row, each with its title."""
+    rows = math.ceil(len(images) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, heat, title in zip(axes.flat, images, heatmaps, titles):
+        _overlay(ax, image, heat, normalize)
+        ax.set_title(title, fontsize=8)
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def gradcam_view(image: torch.Tensor, heatmap: torch.Tensor, probs, true: int, target: int, classes: list[str],
+                 normalize) -> Figure:
+    """One image, its heatmap for class ``target``, and the model's probabilities."""
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(10, 3.3))
+    _show(left, unnormalize(image, normalize))
+    left.set_title(f"true: {classes[true]}")
+    _overlay(middle, image, heatmap, normalize)
+    middle.set_title(f"evidence for: {classes[target]}")
+    colours = ["tab:orange" if c == target else "tab:gray" for c in range(len(classes))]
+    right.barh(classes, probs, color=colours)
+    right.set_xlim(0, 1)
+    right.set_xlabel("predicted probability")
+    fig.tight_layout()
+    return fig
+
+
+def lr_schedule(history: list[dict], title: str) -> Figure:
+    """The learning rate each epoch ended with."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot([h["epoch"] for h in history], [h["lr"] for h in history], marker="o")
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def model_comparison(rows: dict[str, dict]) -> Figure:
+    """Test accuracy against size and against training time, one point per model.
+
+    Filled markers are the standard test half, hollow ones the de-duplicated half.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, key, label in ((axes[0], "parameters", "parameters (log scale)"),
+                           (axes[1], "train_minutes", "training wall time, minutes (log scale)")):
+        for name, row in rows.items():
+            ax.scatter(row[key], row["test_accuracy"], s=60, zorder=3)
+            if row["dedup_test_accuracy"] is not None:
+                ax.scatter(row[key], row["dedup_test_accuracy"], s=60, facecolors="none", edgecolors="k", zorder=3)
+            ax.annotate(name, (row[key], row["test_accuracy"]), textcoords="offset points", xytext=(6, 4))
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("test accuracy (hollow: de-duplicated)")
+    fig.suptitle("Accuracy, size and training time")
+    fig.tight_layout()
+    return fig

@@ -11,7 +11,12 @@ to a :class:`Trainer`, and reads back a history. What the trainer adds:
   continues the same history, batches and augmentations as an uninterrupted one,
   because the checkpoint carries torch's random-number state too;
 * ``channels_last`` memory layout on CPU and CUDA, about twice as fast for these convs;
-* an LR range test that leaves the model and optimiser as it found them.
+* an LR range test that leaves the model and optimiser as it found them;
+* optional weight decay (AdamW), label smoothing and a one-cycle learning-rate schedule,
+  which the course-best model uses.
+
+:data:`RECIPES` holds how the course trains each model, so the notebooks and the
+command line cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import math
 import os
 import random
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +40,30 @@ from tqdm.auto import tqdm
 from .data import make_loaders
 from .files import atomic_path
 from .metrics import evaluate, results_record, save_results
-from .models import SPECS, build_model
+from .models import build_model
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the course trains one model. The defaults are the original project's."""
+
+    lr: float  # Adam's learning rate; with ``one_cycle``, the peak of the schedule
+    image_size: int = 256
+    epochs: int = 10
+    weight_decay: float = 0.0  # > 0 switches Adam to AdamW (decoupled weight decay)
+    label_smoothing: float = 0.0
+    one_cycle: bool = False  # warm up to ``lr``, then anneal towards zero, batch by batch
+
+
+RECIPES = {
+    "cnn0": Recipe(lr=3e-4),
+    "cnn1": Recipe(lr=3e-4),
+    "cnn2": Recipe(lr=3e-4),
+    "cnn3": Recipe(lr=7e-4),
+    "bestnet": Recipe(lr=3e-3, image_size=128, epochs=14, weight_decay=5e-4, label_smoothing=0.1, one_cycle=True),
+}
 
 
 def pick_device() -> torch.device:
@@ -56,7 +83,7 @@ def seed_everything(seed: int) -> None:
 
 
 class Trainer:
-    """Train ``model`` with Adam and cross-entropy; keep a per-epoch ``history``.
+    """Train ``model`` with Adam (AdamW with weight decay) and cross-entropy; keep a per-epoch ``history``.
 
     ``meta`` is stored in every checkpoint (model name, classes, image size, the
     normaliser's mean and std) so a checkpoint alone is enough to predict.
@@ -70,13 +97,21 @@ class Trainer:
         device: torch.device | str | None = None,
         channels_last: bool | None = None,
         meta: dict | None = None,
+        weight_decay: float = 0.0,
+        label_smoothing: float = 0.0,
+        one_cycle: bool = False,
     ):
         self.device = torch.device(device) if device else pick_device()
         self.channels_last = self.device.type in ("cpu", "cuda") if channels_last is None else channels_last
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.loss_fn = nn.CrossEntropyLoss()
+        if weight_decay:
+            self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay)
+        else:
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.lr, self.one_cycle = lr, one_cycle
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # made by fit(), which knows the steps
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.seed = seed
         self.meta = dict(meta or {}, lr=lr)
         self.history: list[dict] = []
@@ -98,6 +133,8 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            if self.scheduler:
+                self.scheduler.step()
             total += loss.item() * len(y)
             count += len(y)
             bar.update()
@@ -144,8 +181,13 @@ class Trainer:
 
         With ``checkpoint``, a matching checkpoint there is resumed first and a new one
         is written after every epoch. Early stopping: stop once the validation loss has
-        not improved for ``patience`` epochs in a row.
+        not improved for ``patience`` epochs in a row. A one-cycle schedule spans
+        ``epochs`` epochs of ``train_loader``.
         """
+        if self.one_cycle and self.scheduler is None:
+            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                self.optimizer, max_lr=self.lr, total_steps=epochs * len(train_loader)
+            )
         if checkpoint and Path(checkpoint).exists():
             self.load_checkpoint(checkpoint)
         if self._rng_state is None:
@@ -161,7 +203,8 @@ class Trainer:
                 break
             start = time.perf_counter()
             train_loss = self._train_epoch(train_loader, batches)
-            record = {"epoch": epoch, "train_loss": train_loss, **self.validate(val_loader)}
+            lr = self.optimizer.param_groups[0]["lr"]  # the rate the epoch ended with
+            record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, **self.validate(val_loader)}
             record["seconds"] = time.perf_counter() - start
             self.history.append(record)
             self._rng_state = torch.get_rng_state()
@@ -186,6 +229,7 @@ class Trainer:
         state = {
             "model_state": self.model.state_dict(),
             "optimizer_state": self.optimizer.state_dict(),
+            "scheduler_state": self.scheduler.state_dict() if self.scheduler else None,
             "history": self.history,
             "rng_state": self._rng_state if self._rng_state is not None else torch.get_rng_state(),
             "seed": self.seed,
@@ -206,6 +250,14 @@ class Trainer:
             )
         self.model.load_state_dict(state["model_state"])
         self.optimizer.load_state_dict(state["optimizer_state"])
+        if self.scheduler and state.get("scheduler_state"):
+            planned = state["scheduler_state"]["total_steps"]
+            if planned != self.scheduler.total_steps:
+                raise ValueError(
+                    f"Checkpoint '{path}' follows a one-cycle schedule of {planned} steps, not "
+                    f"{self.scheduler.total_steps}: resume with its number of epochs, or delete it to start again."
+                )
+            self.scheduler.load_state_dict(state["scheduler_state"])
         self.history = list(state["history"])
         self._rng_state = state["rng_state"]
         self.seed = state["seed"]
@@ -267,18 +319,18 @@ def train_and_evaluate(
     name: str,
     data,
     out,
-    epochs: int = 10,
+    epochs: int | None = None,
     batch_size: int = 32,
     seed: int = 42,
     patience: int | None = None,
     train_subset: int | None = None,
     progress: bool = True,
 ):
-    """The whole recipe for one of CNN0-CNN3, shared by the notebooks and the CLI.
+    """The whole recipe for one model, shared by the notebooks and the CLI.
 
-    Build the model with ``seed``, train it (resuming ``out.checkpoints/<name>.pt`` if a
-    run was interrupted), evaluate it on the test half and write
-    ``out.results/<name>.json``. ``train_subset`` trains on the first N shuffled training
+    Build the model with ``seed``, train it as :data:`RECIPES` says for ``epochs``
+    (default: the recipe's), resuming ``out.checkpoints/<name>.pt`` if a run was
+    interrupted, evaluate it on the test half and write ``out.results/<name>.json``. ``train_subset`` trains on the first N shuffled training
     images only, for quick passes. Returns ``(trainer, test evaluation, results record)``.
     """
     train_loader, val_loader, test_loader = make_loaders(data, batch_size)
@@ -295,7 +347,12 @@ def train_and_evaluate(
         "mean": list(data.normalize.mean),
         "std": list(data.normalize.std),
     }
-    trainer = Trainer(model, lr=SPECS[name].lr, seed=seed, meta=meta)
+    recipe = RECIPES[name]
+    trainer = Trainer(
+        model, lr=recipe.lr, seed=seed, meta=meta, weight_decay=recipe.weight_decay,
+        label_smoothing=recipe.label_smoothing, one_cycle=recipe.one_cycle,
+    )
+    epochs = epochs or recipe.epochs
     trainer.fit(
         train_loader, val_loader, epochs, patience=patience, checkpoint=Path(out.checkpoints) / f"{name}.pt",
         progress=progress,
@@ -304,6 +361,7 @@ def train_and_evaluate(
     record = results_record(
         name, trainer, test, data.source, batch_size=batch_size, image_size=data.image_size,
         train_images=len(train_loader.dataset), test_images=len(test.y_true), test_indices=list(data.test.indices),
+        recipe=asdict(recipe),
     )
     save_results(out.results, record)
     return trainer, test, record

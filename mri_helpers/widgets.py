@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from . import plots
+from .gradcam import gradcam
 from .models import dropout_sums
 
 
@@ -109,5 +110,28 @@ class PredictionBrowser(_Explorer):
         summary = (
             f"image {i}: true <b>{self.classes[true]}</b>, predicted <b>{self.classes[predicted]}</b> "
             f"({probs[predicted]:.2f}), {verdict}"
+        )
+        return summary, fig
+
+
+class GradCamExplorer(_Explorer):
+    """Pick a test image and a class; see where the model found evidence for that class."""
+
+    def __init__(self, model, images: torch.Tensor, labels, probs: np.ndarray, classes: list[str], normalize):
+        self.model, self.images, self.labels, self.probs = model, images, np.asarray(labels), probs
+        self.classes, self.normalize = classes, normalize
+        self.index = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image")
+        self.target = w.Dropdown(options=[(c, i) for i, c in enumerate(classes)], value=int(probs[0].argmax()),
+                                 description="class")
+        super().__init__([self.index, self.target])
+
+    def draw(self):
+        i, target = self.index.value, self.target.value
+        heat = gradcam(self.model, self.images[i : i + 1], target)[0]
+        probs, true = self.probs[i], int(self.labels[i])
+        fig = plots.gradcam_view(self.images[i], heat, probs, true, target, self.classes, self.normalize)
+        summary = (
+            f"image {i}: true <b>{self.classes[true]}</b>, predicted <b>{self.classes[int(probs.argmax())]}</b>; "
+            f"heatmap for <b>{self.classes[target]}</b> (p = {probs[target]:.2f})"
         )
         return summary, fig

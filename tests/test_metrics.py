@@ -1,12 +1,15 @@
 """Reports carry the right class names; results JSON holds what the README needs."""
 
 import json
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from mri_helpers.metrics import evaluate, load_results, results_record, results_table, save_results
+from mri_helpers.metrics import (
+    comparison_rows, comparison_table, evaluate, load_results, results_record, results_table, save_results,
+)
 from mri_helpers.training import Trainer
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
@@ -106,9 +109,34 @@ def test_readme_tables_are_generated_between_markers(tmp_path):
         "images": 64, "image_size": 256, "data_source": "real", "seed_style_img_per_s": 100, "cached_img_per_s": 450,
         "speedup": 4.5}))
     (bench / "train_throughput.json").write_text(json.dumps({"models": {"cnn0": {
-        "train_img_per_s": 190, "inference_img_per_s": 900, "epoch_seconds": 30, "seed_style_epoch_seconds": 150,
-        "epoch_speedup": 5.0}}}))
+        "image_size": 256, "train_img_per_s": 190, "inference_img_per_s": 900, "epoch_seconds": 30,
+        "seed_style_epoch_seconds": 150, "epoch_speedup": 5.0}, "bestnet": {
+        "image_size": 128, "train_img_per_s": 120, "inference_img_per_s": 450, "epoch_seconds": 48,
+        "seed_style_epoch_seconds": None, "epoch_speedup": None}}}))
     assert update_readme(readme, results, bench)
-    assert "| cnn0 | 190 | 900 | 0.5 min | 2.5 min | 5.0x |" in readme.read_text()
+    assert "| cnn0 (256 px) | 190 | 900 | 0.5 min | 2.5 min | 5.0x |" in readme.read_text()
+    assert "| bestnet (128 px) | 120 | 450 | 0.8 min | - | - |" in readme.read_text()
     assert "**4.5x**" in readme.read_text()
     assert not update_readme(readme, results, bench)
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "comparison"
+
+
+def test_comparison_table_from_fixture_json():
+    results = load_results(FIXTURES / "results")
+    assert set(results) == {"bestnet", "cnn0", "cnn3"}  # leakage.json has no "model": not a model
+    speed = json.loads((FIXTURES / "train_throughput.json").read_text())
+    rows = comparison_rows(results, speed)
+    assert list(rows) == ["bestnet", "cnn3"]  # cnn0 has no benchmark entry, so no row
+    assert rows["cnn3"] == {
+        "parameters": 9369668, "macs": 1107296256, "image_size": 256, "train_img_per_s": 16.8,
+        "inference_img_per_s": 61.2, "epochs": 10, "train_minutes": 56.0, "test_accuracy": 0.945,
+        "dedup_test_accuracy": 0.947, "test_macro_f1": 0.941,
+    }
+    assert rows["bestnet"]["dedup_test_accuracy"] is None
+    lines = comparison_table(rows).splitlines()
+    assert lines[0] == ("| model | parameters | MACs per image | input px | train img/s | inference img/s | epochs "
+                        "| wall time (min) | test acc | de-duplicated test acc | test macro F1 |")
+    assert lines[2] == "| bestnet | 1.17 M | 195.89 M | 128 | 120 | 456 | 14 | 11.5 | 0.975 | - | 0.974 |"
+    assert lines[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.945 | 0.947 | 0.941 |"

@@ -1,9 +1,12 @@
-"""CNN0-CNN3: exact parameter counts, shapes, and the computed architecture table."""
+"""The models: exact parameter counts, shapes, MACs, and the computed architecture table."""
 
 import pytest
 import torch
 
-from mri_helpers.models import SPECS, build_model, dropout_sums, format_shape_table, layer_parameters, shape_table
+from mri_helpers.models import (
+    SPECS, BestNet, build_model, dropout_sums, format_shape_table, layer_parameters, macs, shape_table,
+)
+from mri_helpers.training import RECIPES
 
 EXPECTED = {
     "cnn0": {"conv1": 112, "conv2": 148, "conv3": 148, "conv4": 148, "fc1": 32_800, "fc2": 132},
@@ -44,7 +47,7 @@ def test_layers_and_dropout_placement():
     assert [c.kernel_size + c.padding + c.stride for c in cnn2.convs] == [(3, 3, 1, 1, 1, 1)] * 5
     assert isinstance(cnn2.drop_hidden, torch.nn.Identity) and cnn2.drop_features.p == 0.3
     assert cnn3.drop_features.p == 0.5 and cnn3.drop_hidden.p == 0.5
-    assert SPECS["cnn3"].lr == 7e-4 and SPECS["cnn0"].lr == 3e-4
+    assert RECIPES["cnn3"].lr == 7e-4 and RECIPES["cnn0"].lr == 3e-4
 
 
 def test_shape_table_is_computed():
@@ -69,3 +72,27 @@ def test_dropout_keeps_the_mean_and_widens_the_spread():
         assert ref == reference
         assert abs(s.mean() - ref) < 4 * s.std() / len(s) ** 0.5
     assert (dropout_sums(0.3, seed=1)[0] == dropout_sums(0.3, seed=1)[0]).all()
+
+
+def test_bestnet_layers_and_parameters():
+    model = build_model("bestnet")
+    assert isinstance(model, BestNet) and len(model.convs) == 8
+    assert all(not c.bias for c in model.convs)  # batch norm's shift makes a conv bias redundant
+    params = layer_parameters(model)
+    # 3x3 conv weights (no bias) + 2 per channel for batch norm, per stage
+    assert params["stages.0.0"] == 3 * 16 * 9 and params["stages.0.1"] == 2 * 16
+    assert params["stages.4.3"] == 256 * 256 * 9 and params["fc"] == 256 * 4 + 4
+    assert sum(params.values()) == 1_169_172
+    rows = shape_table(model, 128)
+    shapes = {step: shape for step, shape, _ in rows}
+    assert shapes["stage1 (1x conv+BN)"] == (16, 128, 128) and shapes["stage5 (2x conv+BN)"] == (256, 8, 8)
+    assert shapes["global avg pool"] == (256,) and sum(n for *_, n in rows) == 1_169_172
+    # global average pooling: any input size gives the same four logits
+    assert model.eval()(torch.zeros(1, 3, 96, 96)).shape == (1, 4)
+
+
+def test_macs_are_counted_layer_by_layer():
+    # cnn0 at 256 px: conv1 256*256*27*4, conv2 128*128*36*4, conv3 64*64*36*4, conv4 32*32*36*4,
+    # fc1 1024*32, fc2 32*4 multiply-accumulates
+    assert macs(build_model("cnn0"), 256) == 7_077_888 + 2_359_296 + 589_824 + 147_456 + 32_768 + 128
+    assert macs(build_model("bestnet"), 128) == macs(build_model("bestnet"), 64) * 4 - 3 * 256 * 4  # fc is fixed

@@ -85,3 +85,28 @@ def test_image_pairs():
     fig = plots.image_pairs(images, images, ["a: 3 bits", "b: 0 bits"], "Twins")
     assert len(fig.axes) == 4 and fig._suptitle.get_text() == "Twins"
     assert [fig.axes[i].get_title(loc="left") for i in (0, 2)] == ["a: 3 bits", "b: 0 bits"]
+
+
+def test_gradcam_figures():
+    images, heat = torch.zeros(3, 3, 16, 16), torch.rand(3, 16, 16)
+    fig = plots.gradcam_grid(images, heat, ["glioma (right)", "glioma (wrong: notumor)", "notumor (right)"],
+                             NORMALIZE, columns=2, suptitle="CNN3")
+    assert len(fig.axes) == 4 and fig._suptitle.get_text() == "CNN3"
+    assert _titles(fig)[:3] == ["glioma (right)", "glioma (wrong: notumor)", "notumor (right)"]
+    assert len(fig.axes[0].images) == 2 and not fig.axes[3].images  # image + heatmap; a spare axis stays empty
+    fig = plots.gradcam_view(images[0], heat[0], [0.1, 0.2, 0.6, 0.1], 0, 2, CLASSES, NORMALIZE)
+    assert _titles(fig) == ["true: glioma", "evidence for: notumor", ""]
+    assert [p.get_width() for p in fig.axes[2].patches] == [0.1, 0.2, 0.6, 0.1]
+
+
+def test_lr_schedule_and_model_comparison():
+    history = [dict(h, lr=lr) for h, lr in zip(HISTORY, (1e-3, 3e-3, 1e-5))]
+    fig = plots.lr_schedule(history, "BestNet: one-cycle")
+    assert list(fig.axes[0].lines[0].get_ydata()) == [1e-3, 3e-3, 1e-5]
+    rows = {"cnn3": {"parameters": 9e6, "train_minutes": 56, "test_accuracy": 0.94, "dedup_test_accuracy": 0.95},
+            "bestnet": {"parameters": 1e6, "train_minutes": 12, "test_accuracy": 0.98, "dedup_test_accuracy": None}}
+    fig = plots.model_comparison(rows)
+    assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
+    points = [c.get_offsets()[0].tolist() for c in fig.axes[0].collections]
+    assert points == [[9e6, 0.94], [9e6, 0.95], [1e6, 0.98]]  # bestnet has no de-duplicated point
+    assert [t.get_text() for t in fig.axes[1].texts] == ["cnn3", "bestnet"]

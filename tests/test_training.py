@@ -31,9 +31,9 @@ def test_history_records_every_metric(loaders):
     train, val, _ = loaders
     history = _trainer().fit(train, val, epochs=2, progress=False)
     assert [h["epoch"] for h in history] == [1, 2]
-    assert set(history[0]) == {"epoch", "train_loss", "val_loss", "val_accuracy", "val_precision", "val_recall", "seconds"}
+    assert set(history[0]) == {"epoch", "train_loss", "lr", "val_loss", "val_accuracy", "val_precision", "val_recall", "seconds"}
     for h in history:
-        assert 0 <= h["val_accuracy"] <= 1 and h["train_loss"] > 0
+        assert 0 <= h["val_accuracy"] <= 1 and h["train_loss"] > 0 and h["lr"] == 3e-3  # constant without a schedule
 
 
 def test_same_seed_same_history(loaders):
@@ -68,6 +68,44 @@ def test_resume_equals_uninterrupted_training(loaders, tmp_path):
     for a, b in zip(resumed.model.state_dict().values(), straight.model.state_dict().values()):
         assert torch.equal(a, b)
     assert len(training.load_checkpoint(tmp_path / "run.pt")["history"]) == 3
+
+
+def test_one_cycle_schedule_resumes_exactly(loaders, tmp_path, monkeypatch):
+    """BestNet's recipe: AdamW, label smoothing, one-cycle LR; a resumed run matches a straight one."""
+    train, val, _ = loaders
+    meta = dict(META, model="bestnet")
+
+    def make():
+        seed_everything(0)
+        return Trainer(build_model("bestnet"), lr=3e-3, seed=0, device="cpu", meta=meta, weight_decay=5e-4,
+                       label_smoothing=0.1, one_cycle=True)
+
+    straight = make()
+    straight.fit(train, val, epochs=3, progress=False)
+    assert isinstance(straight.optimizer, torch.optim.AdamW) and straight.loss_fn.label_smoothing == 0.1
+    lrs = [h["lr"] for h in straight.history]
+    assert lrs[0] > lrs[1] > lrs[2] and lrs[2] < 3e-3 / 50  # past the warm-up peak, then annealed
+    interrupted = make()
+    real_validate = interrupted.validate
+    calls = []
+
+    def validate_then_stop(loader):  # Ctrl-C during the second epoch's validation
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_validate(loader)
+
+    monkeypatch.setattr(interrupted, "validate", validate_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(train, val, epochs=3, checkpoint=tmp_path / "b.pt", progress=False)
+    resumed = make()
+    torch.manual_seed(999)
+    resumed.fit(train, val, epochs=3, checkpoint=tmp_path / "b.pt", progress=False)
+    assert _curve(resumed.history) == _curve(straight.history)
+    for a, b in zip(resumed.model.state_dict().values(), straight.model.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="one-cycle schedule of 18 steps, not 24"):
+        make().fit(train, val, epochs=4, checkpoint=tmp_path / "b.pt", progress=False)
 
 
 def test_checkpoint_loads_weights_only_and_checks_its_model(loaders, tmp_path, monkeypatch):

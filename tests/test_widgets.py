@@ -6,7 +6,7 @@ from torchvision.transforms import v2
 
 from mri_helpers.hooks import capture
 from mri_helpers.models import build_model
-from mri_helpers.widgets import DropoutExplorer, FeatureMapBrowser, PredictionBrowser
+from mri_helpers.widgets import DropoutExplorer, FeatureMapBrowser, GradCamExplorer, PredictionBrowser
 
 
 def test_dropout_explorer_follows_the_slider():
@@ -48,3 +48,20 @@ def test_prediction_browser_reports_truth_and_verdict():
     assert browser.summary.value == "image 0: true <b>glioma</b>, predicted <b>glioma</b> (0.70), right"
     browser.index.value = 1
     assert browser.summary.value == "image 1: true <b>meningioma</b>, predicted <b>notumor</b> (0.60), wrong"
+
+
+def test_gradcam_explorer_follows_image_and_class():
+    torch.manual_seed(0)
+    model = build_model("bestnet")
+    images = torch.randn(2, 3, 32, 32)
+    probs = np.array([[0.1, 0.1, 0.7, 0.1], [0.6, 0.2, 0.1, 0.1]])
+    explorer = GradCamExplorer(model, images, [2, 1], probs, ["glioma", "meningioma", "notumor", "pituitary"],
+                               v2.Normalize([0.5] * 3, [0.5] * 3))
+    assert explorer.target.value == 2  # starts on the predicted class
+    assert explorer.summary.value == ("image 0: true <b>notumor</b>, predicted <b>notumor</b>; "
+                                      "heatmap for <b>notumor</b> (p = 0.70)")
+    png = explorer.image.value
+    explorer.target.value = 3
+    assert explorer.summary.value.endswith("heatmap for <b>pituitary</b> (p = 0.10)") and explorer.image.value != png
+    explorer.index.value = 1
+    assert explorer.summary.value.startswith("image 1: true <b>meningioma</b>, predicted <b>glioma</b>")

@@ -1,0 +1,50 @@
+"""Grad-CAM: which parts of the image pushed the model towards a class?
+
+Grad-CAM (Selvaraju et al., 2017) takes the feature maps of a late convolutional
+layer, weighs each map by how much the class score rises when that map rises (the
+gradient, averaged over the map), sums the weighted maps and keeps the positive part.
+The result is a coarse map, as small as that layer's maps, which is stretched back to
+the image size. We use Captum's implementation (``LayerGradCam``) rather than our own:
+notebook 07 already shows how hooks read a layer's output.
+
+A heatmap shows where the model found evidence for a class, not where the tumour is:
+it is not a segmentation.
+"""
+
+from __future__ import annotations
+
+import torch
+from captum.attr import LayerAttribution, LayerGradCam
+from torch import nn
+
+
+def gradcam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor, layer: nn.Module | None = None) -> torch.Tensor:
+    """Heatmaps ``N x H x W`` in [0, 1] for ``images`` (``N x C x H x W``) and class ``target``.
+
+    ``layer`` defaults to the model's ``cam_layer`` (its last convolutional maps). Each
+    map is scaled so its maximum is 1; a map with no positive evidence stays all zero.
+    The model is put in evaluation mode, as for any prediction.
+    """
+    model.eval()
+    layer = layer if layer is not None else model.cam_layer
+    with torch.enable_grad():
+        coarse = LayerGradCam(model, layer).attribute(images, target=target, relu_attributions=True)
+    maps = LayerAttribution.interpolate(coarse.detach(), tuple(images.shape[-2:]), interpolate_mode="bilinear")[:, 0]
+    peak = maps.flatten(1).amax(dim=1).clamp_min(1e-12).view(-1, 1, 1)
+    return (maps / peak).clamp_(0, 1)
+
+
+def examples(y_true, y_pred, classes: list[str]) -> list[tuple[int, str]]:
+    """For each true class, the first right and the first wrong prediction: ``(index, title)`` pairs.
+
+    A class the model never gets wrong has no wrong example; the titles say what is shown.
+    """
+    y_true, y_pred = list(y_true), list(y_pred)
+    picked = []
+    for c, name in enumerate(classes):
+        for right in (True, False):
+            hit = next((i for i, (t, p) in enumerate(zip(y_true, y_pred)) if t == c and (p == t) == right), None)
+            if hit is not None:
+                verdict = "right" if right else f"wrong: {classes[y_pred[hit]]}"
+                picked.append((hit, f"{name} ({verdict})"))
+    return picked

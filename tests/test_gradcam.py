@@ -1,0 +1,53 @@
+"""Grad-CAM: heatmaps have the image's size and point at the evidence for the asked class."""
+
+import torch
+from torch import nn
+
+from mri_helpers.gradcam import examples, gradcam
+from mri_helpers.models import build_model
+
+
+class TwoSpots(nn.Module):
+    """Class 0's score is the mean of channel 0, class 1's the mean of channel 1.
+
+    An identity 1x1 convolution is the layer Grad-CAM reads, so the right heatmap for
+    class c is exactly where channel c is bright.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.cam_layer = nn.Conv2d(2, 2, kernel_size=1, bias=False)
+        with torch.no_grad():
+            self.cam_layer.weight.copy_(torch.eye(2).view(2, 2, 1, 1))
+
+    def forward(self, x):
+        return self.cam_layer(x).mean(dim=(2, 3))
+
+
+def test_heatmap_follows_the_target_class():
+    x = torch.zeros(1, 2, 32, 32)
+    x[0, 0, 2:8, 2:8] = 1.0  # evidence for class 0: top left
+    x[0, 1, 20:30, 22:30] = 1.0  # evidence for class 1: bottom right
+    model = TwoSpots()
+    for target, (rows, cols) in {0: (slice(2, 8), slice(2, 8)), 1: (slice(20, 30), slice(22, 30))}.items():
+        heat = gradcam(model, x, target)[0]
+        assert heat.shape == (32, 32) and heat.max() == 1.0
+        inside = torch.zeros(32, 32, dtype=torch.bool)
+        inside[rows, cols] = True
+        assert heat[inside].min() == 1.0 and heat[~inside].max() == 0.0
+
+
+def test_heatmaps_have_the_input_size_for_the_course_models():
+    torch.manual_seed(0)
+    for name, size in (("cnn3", 64), ("bestnet", 64)):
+        model = build_model(name, image_size=size)
+        x = torch.randn(3, 3, size, size)
+        heat = gradcam(model, x, torch.tensor([0, 1, 2]))
+        assert heat.shape == (3, size, size)
+        assert heat.min() >= 0 and heat.max() <= 1
+        assert not model.training  # Grad-CAM explains the model as it predicts: dropout off
+
+
+def test_examples_pick_the_first_right_and_wrong_per_class():
+    assert examples([0, 0, 1, 1, 2], [0, 1, 1, 1, 2], ["a", "b", "c"]) == [
+        (0, "a (right)"), (1, "a (wrong: b)"), (2, "b (right)"), (4, "c (right)")]
