@@ -16,7 +16,7 @@ TIMEOUT ?= 7200
 PIP := PIP_CONSTRAINT=/dev/null $(VENV)/bin/pip --disable-pip-version-check
 
 
-.PHONY: help setup lab data run-all test bench train predict clean
+.PHONY: help setup lab data run-all test bench ablation train predict clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -50,10 +50,13 @@ bench: setup  ## measure the data pipeline and training throughput (writes bench
 	$(PY) benchmarks/train_throughput.py
 	$(PY) -m mri_helpers readme
 
+ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (about 11 min per variant on a CPU)
+	$(PY) benchmarks/ablation.py
+
 MODEL ?= cnn2
-EPOCHS ?= 10
-train: setup  ## train one model from the command line: make train MODEL=cnn2 EPOCHS=10
-	$(PY) -m mri_helpers train --model $(MODEL) --epochs $(EPOCHS)
+EPOCHS ?=
+train: setup  ## train one model from the command line: make train MODEL=cnn2 [EPOCHS=10] (default: its recipe)
+	$(PY) -m mri_helpers train --model $(MODEL) $(if $(EPOCHS),--epochs $(EPOCHS))
 
 predict: setup  ## print class probabilities: make predict IMAGES="a.jpg b.jpg" CHECKPOINT=checkpoints/cnn2.pt
 	$(PY) -m mri_helpers predict $(IMAGES) --checkpoint $(or $(CHECKPOINT),checkpoints/$(MODEL).pt)

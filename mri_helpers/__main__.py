@@ -43,14 +43,10 @@ def _train(args) -> int:
 
 def _predict(args) -> int:
     from .data import BadImage, eval_transform, read_image
-    from .models import build_model
-    from .training import load_checkpoint
+    from .training import Trainer
 
-    state = load_checkpoint(args.checkpoint)
-    meta = state["meta"]
-    model = build_model(meta["model"], num_classes=len(meta["classes"]), image_size=meta["image_size"])
-    model.load_state_dict(state["model_state"])
-    model.eval()
+    trainer = Trainer.from_checkpoint(args.checkpoint, device="cpu")
+    model, meta = trainer.model, trainer.meta
     transform = eval_transform(v2.Normalize(meta["mean"], meta["std"]))
     failed = 0
     for path in args.images:

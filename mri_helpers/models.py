@@ -51,6 +51,7 @@ class SmallCNN(nn.Module):
             )
         for i, (cin, cout) in enumerate(zip((in_channels, *spec.channels), spec.channels), start=1):
             self.add_module(f"conv{i}", nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1))
+            self.add_module(f"relu{i}", nn.ReLU())  # a module, not F.relu, so Grad-CAM can read its output
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
         side = image_size // 2**blocks
         self.drop_features = nn.Dropout(spec.dropout)
@@ -64,12 +65,12 @@ class SmallCNN(nn.Module):
 
     @property
     def cam_layer(self) -> nn.Module:
-        """The layer whose feature maps Grad-CAM weighs: the last convolution."""
-        return self.convs[-1]
+        """The layer whose feature maps Grad-CAM weighs: the last convolution's ReLU."""
+        return getattr(self, f"relu{len(self.spec.channels)}")
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        for conv in self.convs:
-            x = self.pool(F.relu(conv(x)))
+        for i, conv in enumerate(self.convs, start=1):
+            x = self.pool(getattr(self, f"relu{i}")(conv(x)))
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,13 +91,14 @@ class BestNet(nn.Module):
     """
 
     def __init__(self, widths=(16, 32, 64, 128, 256), repeats=(1, 1, 2, 2, 2), num_classes: int = 4,
-                 dropout: float = 0.2, in_channels: int = 3):
+                 dropout: float = 0.2, in_channels: int = 3, batch_norm: bool = True):
         super().__init__()
         stages, cin = [], in_channels
         for width, repeat in zip(widths, repeats):
             layers = []
             for _ in range(repeat):
-                layers += [nn.Conv2d(cin, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+                norm = [nn.BatchNorm2d(width)] if batch_norm else []  # off only for the ablation in notebook 09
+                layers += [nn.Conv2d(cin, width, 3, padding=1, bias=not batch_norm), *norm, nn.ReLU(inplace=True)]
                 cin = width
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)

@@ -9,6 +9,7 @@ would have written, as they were.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -73,6 +74,9 @@ def run_all(paths: list[str], kernel: str, timeout: int) -> int:
         seconds_by_notebook[Path(name).stem] = round(seconds, 1)
         print(f"{seconds:.0f} s", flush=True)
     print(f"all {len(paths)} notebooks ran in {total / 60:.1f} min")
-    timings = {"data_source": source, "quick": quick, "seconds": seconds_by_notebook}
-    write_json(output_dirs(source, quick).results / "notebook_times.json", timings)
+    # merge, so running a few notebooks updates their times and keeps the others'
+    path = output_dirs(source, quick).results / "notebook_times.json"
+    earlier = json.loads(path.read_text())["seconds"] if path.exists() else {}
+    timings = {"data_source": source, "quick": quick, "seconds": dict(sorted({**earlier, **seconds_by_notebook}.items()))}
+    write_json(path, timings)
     return 0

@@ -250,7 +250,7 @@ def gradcam_grid(images: torch.Tensor, heatmaps: torch.Tensor, titles: list[str]
                  columns: int = 4, suptitle: str = "Grad-CAM") -> Figure:
     """Heatmaps over their images, ``columns`` per row, each with its title."""
     rows = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.8 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, heat, title in zip(axes.flat, images, heatmaps, titles):

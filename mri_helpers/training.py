@@ -29,6 +29,7 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from .data import make_loaders
-from .files import atomic_path
+from .files import atomic_path, output_dirs
 from .metrics import evaluate, results_record, save_results
 from .models import build_model
 
@@ -117,6 +118,18 @@ class Trainer:
         self.history: list[dict] = []
         self.stopped_early = False
         self._rng_state: torch.Tensor | None = None
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, device: torch.device | str | None = None) -> "Trainer":
+        """A trainer holding the model saved at ``path``, ready to predict (``weights_only=True``)."""
+        state = load_checkpoint(path)
+        meta = state["meta"]
+        model = build_model(meta["model"], num_classes=len(meta["classes"]), image_size=meta["image_size"])
+        model.load_state_dict(state["model_state"])
+        trainer = cls(model, lr=meta["lr"], seed=state["seed"], device=device, meta=meta)
+        trainer.history = list(state["history"])
+        trainer.model.eval()
+        return trainer
 
     # ------------------------------------------------------------------ one step at a time
 
@@ -325,20 +338,27 @@ def train_and_evaluate(
     patience: int | None = None,
     train_subset: int | None = None,
     progress: bool = True,
+    recipe: Recipe | None = None,
+    make_model: Callable[[], nn.Module] | None = None,
 ):
     """The whole recipe for one model, shared by the notebooks and the CLI.
 
     Build the model with ``seed``, train it as :data:`RECIPES` says for ``epochs``
     (default: the recipe's), resuming ``out.checkpoints/<name>.pt`` if a run was
     interrupted, evaluate it on the test half and write ``out.results/<name>.json``. ``train_subset`` trains on the first N shuffled training
-    images only, for quick passes. Returns ``(trainer, test evaluation, results record)``.
+    images only, for quick passes. ``recipe`` and ``make_model`` (called after seeding)
+    replace the named model's recipe and architecture, for ablations
+    (``benchmarks/ablation.py``); ``name`` then only names the files. Returns ``(trainer, test evaluation, results record)``.
     """
     train_loader, val_loader, test_loader = make_loaders(data, batch_size)
     if train_subset:
         picked = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:train_subset]
         train_loader = DataLoader(Subset(data.train, picked.tolist()), batch_size=batch_size, shuffle=True)
     seed_everything(seed)
-    model = build_model(name, num_classes=len(data.classes), image_size=data.image_size)
+    if make_model:
+        model = make_model()
+    else:
+        model = build_model(name, num_classes=len(data.classes), image_size=data.image_size)
     meta = {
         "model": name,
         "classes": data.classes,
@@ -347,7 +367,7 @@ def train_and_evaluate(
         "mean": list(data.normalize.mean),
         "std": list(data.normalize.std),
     }
-    recipe = RECIPES[name]
+    recipe = recipe or RECIPES[name]
     trainer = Trainer(
         model, lr=recipe.lr, seed=seed, meta=meta, weight_decay=recipe.weight_decay,
         label_smoothing=recipe.label_smoothing, one_cycle=recipe.one_cycle,
@@ -365,3 +385,21 @@ def train_and_evaluate(
     )
     save_results(out.results, record)
     return trainer, test, record
+
+
+def load_or_train_briefly(name: str, data, out, seed: int = 42) -> Trainer:
+    """The model trained by its notebook (``out.checkpoints/<name>.pt``), ready to predict.
+
+    Without that checkpoint, train one epoch on 256 images in ``scratch/`` instead (a
+    brief run must never overwrite real results) and say so, so that a notebook that
+    only looks at a model still runs on its own.
+    """
+    checkpoint = Path(out.checkpoints) / f"{name}.pt"
+    if checkpoint.exists():
+        print(f"using the {name} checkpoint in {checkpoint.parent.name}/")
+    else:
+        print(f"no {name} checkpoint: training {name} briefly (1 epoch on 256 images) so there is something to look at")
+        brief = output_dirs(data.source, quick=True)
+        checkpoint = brief.checkpoints / f"{name}.pt"
+        train_and_evaluate(name, data, brief, epochs=1, batch_size=16, seed=seed, train_subset=256, progress=False)
+    return Trainer.from_checkpoint(checkpoint)

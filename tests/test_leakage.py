@@ -1,5 +1,6 @@
 """The leakage audit finds planted duplicates and near-duplicates, and nothing in a clean set."""
 
+import json
 import shutil
 
 import numpy as np
@@ -47,3 +48,12 @@ def test_deduplicated_accuracy_uses_stored_predictions():
     record = {"test_indices": [5, 6, 7, 8], "test_labels": [0, 1, 2, 3], "test_predictions": [0, 0, 2, 3]}
     assert leakage.deduplicated_accuracy(record, twins=[7, 8]) == (0.5, 2)
     assert leakage.deduplicated_accuracy(record, twins=[]) == (0.75, 4)
+
+
+def test_deduplicated_score_is_added_to_the_results_json(tmp_path):
+    record = {"model": "cnn1", "test_indices": [5, 6, 7, 8], "test_labels": [0, 1, 2, 3],
+              "test_predictions": [0, 0, 2, 3], "test_accuracy": 0.75}
+    (tmp_path / "cnn1.json").write_text(json.dumps(record))
+    updated = leakage.add_deduplicated_score(tmp_path, "cnn1", twins=[5])
+    assert json.loads((tmp_path / "cnn1.json").read_text()) == updated
+    assert updated == dict(record, dedup_test_accuracy=2 / 3, dedup_test_images=3)

@@ -87,6 +87,10 @@ def test_bestnet_layers_and_parameters():
     shapes = {step: shape for step, shape, _ in rows}
     assert shapes["stage1 (1x conv+BN)"] == (16, 128, 128) and shapes["stage5 (2x conv+BN)"] == (256, 8, 8)
     assert shapes["global avg pool"] == (256,) and sum(n for *_, n in rows) == 1_169_172
+    # the ablation's variant: biases instead of batch norm's 2 numbers per channel (944 channels in all)
+    plain = BestNet(batch_norm=False)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert sum(p.numel() for p in plain.parameters()) == 1_169_172 - 944
     # global average pooling: any input size gives the same four logits
     assert model.eval()(torch.zeros(1, 3, 96, 96)).shape == (1, 4)
 

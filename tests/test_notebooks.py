@@ -34,3 +34,15 @@ def test_notebook_is_well_formed(path):
     assert "papermill" not in nb["metadata"] and "widgets" not in nb["metadata"]
     assert not re.search(r"/(work|root|home|tmp|Users)/[A-Za-z0-9_.-]+", text), "an absolute path is stored"
     assert path.stat().st_size < 2_000_000
+
+
+def test_run_all_merges_notebook_times(tmp_path, monkeypatch, capsys):
+    from mri_helpers import files, notebooks
+
+    monkeypatch.setattr(files, "output_dirs", lambda source, quick: files.OutputDirs(tmp_path, tmp_path, tmp_path))
+    monkeypatch.setattr(notebooks, "run_notebook", lambda path, kernel, timeout: 2.0 if "02" in str(path) else 3.0)
+    (tmp_path / "notebook_times.json").write_text(json.dumps({"seconds": {"01_a": 9.0, "02_b": 8.0}}))
+    assert notebooks.run_all(["notebooks/02_b.ipynb", "notebooks/03_c.ipynb"], "python3", 60) == 0
+    times = json.loads((tmp_path / "notebook_times.json").read_text())
+    assert times["seconds"] == {"01_a": 9.0, "02_b": 2.0, "03_c": 3.0}
+    assert "all 2 notebooks ran in 0.1 min" in capsys.readouterr().out

@@ -126,6 +126,17 @@ def test_checkpoint_loads_weights_only_and_checks_its_model(loaders, tmp_path, m
         training.load_checkpoint(tmp_path / "missing.pt")
 
 
+def test_from_checkpoint_rebuilds_the_model_for_prediction(loaders, tmp_path):
+    train, val, test = loaders
+    trainer = _trainer()
+    trainer.fit(train, val, epochs=1, checkpoint=tmp_path / "c.pt", progress=False)
+    loaded = Trainer.from_checkpoint(tmp_path / "c.pt", device="cpu")
+    assert loaded.meta == trainer.meta and len(loaded.history) == 1 and not loaded.model.training
+    for a, b in zip(loaded.model.state_dict().values(), trainer.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert (loaded.predict(test)[2] == trainer.predict(test)[2]).all()
+
+
 def test_failed_write_keeps_the_previous_file(tmp_path):
     target = tmp_path / "results.json"
     target.write_text("old")
