@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from .files import atomic_path
@@ -302,8 +303,11 @@ def model_comparison(rows: dict[str, dict]) -> Figure:
                 ax.scatter(row[key], row["dedup_test_accuracy"], s=60, facecolors="none", edgecolors="k", zorder=3)
             ax.annotate(name, (row[key], row["test_accuracy"]), textcoords="offset points", xytext=(6, 4))
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # unlabelled minor ticks: no crowded "3x10^0"
         ax.set_xlabel(label)
         ax.grid(alpha=0.3, which="both")
+    axes[1].xaxis.set_major_locator(FixedLocator([1, 2, 5, 10, 20, 50, 100, 200, 500]))
+    axes[1].xaxis.set_major_formatter(FormatStrFormatter("%g"))
     axes[0].set_ylabel("test accuracy (hollow: de-duplicated)")
     fig.suptitle("Accuracy, size and training time")
     fig.tight_layout()
