@@ -8,7 +8,8 @@ the image size. We use Captum's implementation (``LayerGradCam``) rather than ou
 notebook 07 already shows how hooks read a layer's output.
 
 A heatmap shows where the model found evidence for a class, not where the tumour is:
-it is not a segmentation.
+it is not a segmentation. It is also only a hint: :func:`border_sensitivity` tests one
+such hint (is the model using the image border?) by blanking the border and re-scoring.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import torch
 from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
+from torch.utils.data import DataLoader
 
 
 def gradcam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor, layer: nn.Module | None = None) -> torch.Tensor:
@@ -48,3 +50,37 @@ def examples(y_true, y_pred, classes: list[str]) -> list[tuple[int, str]]:
                 verdict = "right" if right else f"wrong: {classes[y_pred[hit]]}"
                 picked.append((hit, f"{name} ({verdict})"))
     return picked
+
+
+def blank_border(images: torch.Tensor, fraction: float, normalize) -> torch.Tensor:
+    """Copies of normalised ``images`` whose outer frame, ``fraction`` of the side wide, is black.
+
+    Black is intensity 0 before normalisation, i.e. ``-mean / std`` per channel afterwards.
+    """
+    out = images.clone()
+    margin = int(round(images.shape[-1] * fraction))
+    if margin:
+        black = (-torch.tensor(normalize.mean) / torch.tensor(normalize.std)).view(1, -1, 1, 1).to(images)
+        out[..., :margin, :] = black
+        out[..., -margin:, :] = black
+        out[..., :, :margin] = black
+        out[..., :, -margin:] = black
+    return out
+
+
+@torch.no_grad()
+def border_sensitivity(trainer, dataset, normalize, fractions=(0.0, 0.05, 0.10, 0.15), batch_size: int = 64) -> dict:
+    """Accuracy on ``dataset`` with a black frame of each width in ``fractions``.
+
+    A model that reads the tumour should barely notice a thin frame; one that leans on
+    the border (where Grad-CAM may have pointed) loses accuracy as soon as it is blanked.
+    Wide frames start to hide the brain itself, so every model suffers eventually.
+    """
+    trainer.model.eval()
+    right, total = dict.fromkeys(fractions, 0), 0
+    for x, y in DataLoader(dataset, batch_size=batch_size):
+        for fraction in fractions:
+            logits = trainer.model(blank_border(x, fraction, normalize).to(trainer.device))
+            right[fraction] += int((logits.argmax(dim=1).cpu() == y).sum())
+        total += len(y)
+    return {fraction: right[fraction] / total for fraction in fractions}

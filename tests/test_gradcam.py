@@ -1,10 +1,13 @@
-"""Grad-CAM: heatmaps have the image's size and point at the evidence for the asked class."""
+"""Grad-CAM: heatmaps have the image's size and point at the evidence for the asked class; the border test."""
 
 import torch
 from torch import nn
+from torch.utils.data import TensorDataset
+from torchvision.transforms import v2
 
-from mri_helpers.gradcam import examples, gradcam
+from mri_helpers.gradcam import blank_border, border_sensitivity, examples, gradcam
 from mri_helpers.models import build_model
+from mri_helpers.training import Trainer
 
 
 class TwoSpots(nn.Module):
@@ -51,3 +54,42 @@ def test_heatmaps_have_the_input_size_for_the_course_models():
 def test_examples_pick_the_first_right_and_wrong_per_class():
     assert examples([0, 0, 1, 1, 2], [0, 1, 1, 1, 2], ["a", "b", "c"]) == [
         (0, "a (right)"), (1, "a (wrong: b)"), (2, "b (right)"), (4, "c (right)")]
+
+
+NORMALIZE = v2.Normalize([0.25, 0.25, 0.25], [0.5, 0.5, 0.5])  # black becomes -0.5
+
+
+def test_blank_border_paints_only_the_frame():
+    x = torch.ones(2, 3, 20, 20)
+    out = blank_border(x, 0.1, NORMALIZE)  # a 2-pixel frame
+    assert torch.equal(x, torch.ones(2, 3, 20, 20))  # the input is untouched
+    assert (out[..., 2:18, 2:18] == 1).all()
+    frame = torch.ones(20, 20, dtype=torch.bool)
+    frame[2:18, 2:18] = False
+    assert (out[..., frame] == -0.5).all()
+    assert torch.equal(blank_border(x, 0.0, NORMALIZE), x)
+
+
+class Reader(nn.Module):
+    """Predicts class 1 when the mean of the pixels in ``region`` is positive, else class 0."""
+
+    def __init__(self, region):
+        super().__init__()
+        self.region, self.unused = region, nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        score = x[..., self.region].mean(dim=(1, 2))
+        return torch.stack([torch.zeros_like(score), score], dim=1)
+
+
+def test_border_sensitivity_separates_border_readers_from_centre_readers():
+    images, labels = torch.ones(10, 3, 20, 20), torch.ones(10, dtype=torch.long)
+    border = torch.zeros(20, 20, dtype=torch.bool)
+    border[0, :] = True  # the top row
+    centre = ~border
+    centre[:4], centre[-4:], centre[:, :4], centre[:, -4:] = False, False, False, False
+    data = TensorDataset(images, labels)
+    reads_border = Trainer(Reader(border), lr=1e-3, device="cpu")
+    reads_centre = Trainer(Reader(centre), lr=1e-3, device="cpu")
+    assert border_sensitivity(reads_border, data, NORMALIZE, (0.0, 0.1)) == {0.0: 1.0, 0.1: 0.0}
+    assert border_sensitivity(reads_centre, data, NORMALIZE, (0.0, 0.1, 0.2), batch_size=3) == {0.0: 1.0, 0.1: 1.0, 0.2: 1.0}
