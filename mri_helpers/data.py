@@ -350,6 +350,16 @@ def _is_grey(image: np.ndarray) -> bool:
     return bool(np.abs(wide[0] - wide[1]).mean() < 1 and np.abs(wide[0] - wide[2]).mean() < 1)
 
 
+def tinted(images: np.ndarray) -> np.ndarray:
+    """Which cached uint8 images (``N x C x S x S``) carry a colour tint, i.e. are not grey.
+
+    A tint that only one class has is a shortcut a model could learn instead of anatomy.
+    """
+    if images.shape[1] == 1:
+        return np.zeros(len(images), dtype=bool)
+    return np.array([not _is_grey(image) for image in images], dtype=bool)
+
+
 def cache_split(
     root: Path, split: str, samples: list[tuple[str, int]], image_size: int, cache_dir: Path
 ) -> CachedSplit:

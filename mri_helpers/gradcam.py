@@ -9,7 +9,8 @@ notebook 07 already shows how hooks read a layer's output.
 
 A heatmap shows where the model found evidence for a class, not where the tumour is:
 it is not a segmentation. It is also only a hint: :func:`border_sensitivity` tests one
-such hint (is the model using the image border?) by blanking the border and re-scoring.
+such hint (is the model using the image border?) by blanking the border and re-scoring,
+and :func:`to_grey` removes another possible shortcut, colour.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ def blank_border(images: torch.Tensor, fraction: float, normalize) -> torch.Tens
         out[..., :, :margin] = black
         out[..., :, -margin:] = black
     return out
+
+
+def to_grey(images: torch.Tensor, normalize) -> torch.Tensor:
+    """Normalised ``images`` with their colour removed: each pixel becomes the mean of its channels."""
+    mean = torch.tensor(normalize.mean).view(1, -1, 1, 1).to(images)
+    std = torch.tensor(normalize.std).view(1, -1, 1, 1).to(images)
+    grey = (images * std + mean).mean(dim=1, keepdim=True)
+    return (grey - mean) / std
 
 
 @torch.no_grad()

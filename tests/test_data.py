@@ -293,3 +293,13 @@ def test_grey_datasets_are_cached_as_one_channel(root_copy):
     d = D.load_datasets(root_copy, image_size=32)
     assert d.train.images.shape == (49, 3, 32, 32)
     assert d.normalize.mean[0] > d.normalize.mean[1] == d.normalize.mean[2]
+
+
+def test_tinted_flags_colour_beyond_jpeg_noise():
+    from mri_helpers.data import tinted
+
+    images = np.full((3, 3, 8, 8), 100, dtype=np.uint8)
+    images[1, 2, :4] += 1  # half a level apart on average in one channel: JPEG noise, still grey
+    images[2, 0] += 4  # a red tint of 4 levels
+    assert tinted(images).tolist() == [False, False, True]
+    assert tinted(np.zeros((2, 1, 8, 8), dtype=np.uint8)).tolist() == [False, False]

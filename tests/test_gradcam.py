@@ -5,7 +5,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 from torchvision.transforms import v2
 
-from mri_helpers.gradcam import blank_border, border_sensitivity, examples, gradcam
+from mri_helpers.gradcam import blank_border, border_sensitivity, examples, gradcam, to_grey
 from mri_helpers.models import build_model
 from mri_helpers.training import Trainer
 
@@ -93,3 +93,14 @@ def test_border_sensitivity_separates_border_readers_from_centre_readers():
     reads_centre = Trainer(Reader(centre), lr=1e-3, device="cpu")
     assert border_sensitivity(reads_border, data, NORMALIZE, (0.0, 0.1)) == {0.0: 1.0, 0.1: 0.0}
     assert border_sensitivity(reads_centre, data, NORMALIZE, (0.0, 0.1, 0.2), batch_size=3) == {0.0: 1.0, 0.1: 1.0, 0.2: 1.0}
+
+
+def test_to_grey_removes_colour_and_keeps_grey():
+    pixels = torch.rand(2, 3, 8, 8)
+    pixels[1] = pixels[1, :1]  # image 1 is grey already
+    mean, std = torch.tensor([0.2, 0.3, 0.4]).view(1, 3, 1, 1), torch.tensor([0.5, 0.6, 0.7]).view(1, 3, 1, 1)
+    normalize = v2.Normalize(mean.flatten().tolist(), std.flatten().tolist())
+    grey = to_grey(normalize(pixels), normalize) * std + mean  # back to pixels
+    assert torch.allclose(grey[:, 0], grey[:, 1], atol=1e-6) and torch.allclose(grey[:, 0], grey[:, 2], atol=1e-6)
+    assert torch.allclose(grey[0, 0], pixels[0].mean(dim=0), atol=1e-6)
+    assert torch.allclose(grey[1], pixels[1], atol=1e-6)
