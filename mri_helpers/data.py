@@ -386,7 +386,7 @@ def cache_split(
         raise DataError(f"No readable images in '{root / split}': every file was skipped (see the log).")
 
     images = images[: len(kept)]
-    if all(_is_grey(im) for im in images):
+    if not tinted(images).any():  # all grey: store one channel
         images = np.stack([np.round(im.mean(axis=0, dtype=np.float32)).astype(np.uint8)[None] for im in images])
     mean, std = channel_stats(images)
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")

@@ -10,7 +10,7 @@ notebook 07 already shows how hooks read a layer's output.
 A heatmap shows where the model found evidence for a class, not where the tumour is:
 it is not a segmentation. It is also only a hint: :func:`border_sensitivity` tests one
 such hint (is the model using the image border?) by blanking the border and re-scoring,
-and :func:`to_grey` removes another possible shortcut, colour.
+and :func:`colour_sensitivity` checks another possible shortcut, colour.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import torch
 from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 from torch.utils.data import DataLoader
+
+from .plots import unnormalize
 
 
 def gradcam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor, layer: nn.Module | None = None) -> torch.Tensor:
@@ -54,14 +56,11 @@ def examples(y_true, y_pred, classes: list[str]) -> list[tuple[int, str]]:
 
 
 def blank_border(images: torch.Tensor, fraction: float, normalize) -> torch.Tensor:
-    """Copies of normalised ``images`` whose outer frame, ``fraction`` of the side wide, is black.
-
-    Black is intensity 0 before normalisation, i.e. ``-mean / std`` per channel afterwards.
-    """
+    """Copies of normalised ``images`` whose outer frame, ``fraction`` of the side wide, is black."""
     out = images.clone()
     margin = int(round(images.shape[-1] * fraction))
     if margin:
-        black = (-torch.tensor(normalize.mean) / torch.tensor(normalize.std)).view(1, -1, 1, 1).to(images)
+        black = normalize(torch.zeros(1, images.shape[1], 1, 1))  # intensity 0, normalised like the images
         out[..., :margin, :] = black
         out[..., -margin:, :] = black
         out[..., :, :margin] = black
@@ -71,10 +70,8 @@ def blank_border(images: torch.Tensor, fraction: float, normalize) -> torch.Tens
 
 def to_grey(images: torch.Tensor, normalize) -> torch.Tensor:
     """Normalised ``images`` with their colour removed: each pixel becomes the mean of its channels."""
-    mean = torch.tensor(normalize.mean).view(1, -1, 1, 1).to(images)
-    std = torch.tensor(normalize.std).view(1, -1, 1, 1).to(images)
-    grey = (images * std + mean).mean(dim=1, keepdim=True)
-    return (grey - mean) / std
+    grey = unnormalize(images, normalize).mean(dim=1, keepdim=True)
+    return normalize(grey.expand_as(images))
 
 
 @torch.no_grad()
@@ -93,3 +90,14 @@ def border_sensitivity(trainer, dataset, normalize, fractions=(0.0, 0.05, 0.10, 
             right[fraction] += int((logits.argmax(dim=1).cpu() == y).sum())
         total += len(y)
     return {fraction: right[fraction] / total for fraction in fractions}
+
+
+@torch.no_grad()
+def colour_sensitivity(trainer, dataset, normalize, batch_size: int = 64) -> int:
+    """How many predictions on ``dataset`` change when the images' colour is removed (:func:`to_grey`)."""
+    trainer.model.eval()
+    changed = 0
+    for x, _ in DataLoader(dataset, batch_size=batch_size):
+        before, after = (trainer.model(v.to(trainer.device)).argmax(dim=1) for v in (x, to_grey(x, normalize)))
+        changed += int((before != after).sum())
+    return changed

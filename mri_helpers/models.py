@@ -86,7 +86,7 @@ class BestNet(nn.Module):
     separated by 2x2 max-pools. Batch norm keeps every layer's inputs on a stable scale,
     so a high learning rate trains quickly. Global average pooling then averages each of
     the last stage's maps to one number, so the head is a single small linear layer
-    whatever the image size: CNN3 spends 8.4 M of its 9.6 M parameters on ``fc1``
+    whatever the image size: CNN3 spends 8.4 M of its 9.4 M parameters on ``fc1``
     because it flattens a 256 x 8 x 8 block.
     """
 
@@ -155,7 +155,8 @@ def macs(model: nn.Module, image_size: int) -> int:
     """Multiply-accumulates of one forward pass on one image, counted by torch's FlopCounterMode.
 
     Only convolutions and linear layers count (torch counts 2 FLOPs per
-    multiply-accumulate); pooling, ReLU and batch norm are cheap beside them.
+    multiply-accumulate); pooling, ReLU and batch norm are cheap beside them. The model
+    is left in evaluation mode.
     """
     model.eval()
     with FlopCounterMode(display=False) as counter:

@@ -203,15 +203,20 @@ def conv_filters(weights: torch.Tensor, layer: str) -> Figure:
     return fig
 
 
+def _probability_bars(ax, probs, classes: list[str], highlight: int, colour: str) -> None:
+    """Horizontal bars of class probabilities, class ``highlight`` in ``colour``, the rest grey."""
+    ax.barh(classes, probs, color=[colour if c == highlight else "tab:gray" for c in range(len(classes))])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("predicted probability")
+
+
 def prediction(image: torch.Tensor, probs, true: int, classes: list[str], normalize) -> Figure:
     """One test image beside its predicted class probabilities (the true class in green)."""
     predicted = int(np.argmax(probs))
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5))
     _show(left, unnormalize(image, normalize))
     left.set_title(f"true: {classes[true]}")
-    right.barh(classes, probs, color=["tab:green" if c == true else "tab:gray" for c in range(len(classes))])
-    right.set_xlim(0, 1)
-    right.set_xlabel("predicted probability")
+    _probability_bars(right, probs, classes, highlight=true, colour="tab:green")
     right.set_title(f"predicted: {classes[predicted]} ({'right' if predicted == true else 'wrong'})")
     fig.tight_layout()
     return fig
@@ -270,10 +275,7 @@ def gradcam_view(image: torch.Tensor, heatmap: torch.Tensor, probs, true: int, t
     left.set_title(f"true: {classes[true]}")
     _overlay(middle, image, heatmap, normalize)
     middle.set_title(f"evidence for: {classes[target]}")
-    colours = ["tab:orange" if c == target else "tab:gray" for c in range(len(classes))]
-    right.barh(classes, probs, color=colours)
-    right.set_xlim(0, 1)
-    right.set_xlabel("predicted probability")
+    _probability_bars(right, probs, classes, highlight=target, colour="tab:orange")
     fig.tight_layout()
     return fig
 

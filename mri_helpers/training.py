@@ -345,20 +345,22 @@ def train_and_evaluate(
 
     Build the model with ``seed``, train it as :data:`RECIPES` says for ``epochs``
     (default: the recipe's), resuming ``out.checkpoints/<name>.pt`` if a run was
-    interrupted, evaluate it on the test half and write ``out.results/<name>.json``. ``train_subset`` trains on the first N shuffled training
-    images only, for quick passes. ``recipe`` and ``make_model`` (called after seeding)
-    replace the named model's recipe and architecture, for ablations
-    (``benchmarks/ablation.py``); ``name`` then only names the files. Returns ``(trainer, test evaluation, results record)``.
+    interrupted, evaluate it on the test half and write ``out.results/<name>.json``.
+    Returns ``(trainer, test evaluation, results record)``.
+
+    ``train_subset`` trains on the first N shuffled training images only, for quick
+    passes. ``recipe`` and ``make_model`` (called after seeding) replace the named
+    model's recipe and architecture, for ablations (``benchmarks/ablation.py``);
+    ``name`` then only names the files.
     """
+    recipe = recipe or RECIPES[name]
+    epochs = epochs or recipe.epochs
     train_loader, val_loader, test_loader = make_loaders(data, batch_size)
     if train_subset:
         picked = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:train_subset]
         train_loader = DataLoader(Subset(data.train, picked.tolist()), batch_size=batch_size, shuffle=True)
     seed_everything(seed)
-    if make_model:
-        model = make_model()
-    else:
-        model = build_model(name, num_classes=len(data.classes), image_size=data.image_size)
+    model = make_model() if make_model else build_model(name, num_classes=len(data.classes), image_size=data.image_size)
     meta = {
         "model": name,
         "classes": data.classes,
@@ -367,12 +369,10 @@ def train_and_evaluate(
         "mean": list(data.normalize.mean),
         "std": list(data.normalize.std),
     }
-    recipe = recipe or RECIPES[name]
     trainer = Trainer(
         model, lr=recipe.lr, seed=seed, meta=meta, weight_decay=recipe.weight_decay,
         label_smoothing=recipe.label_smoothing, one_cycle=recipe.one_cycle,
     )
-    epochs = epochs or recipe.epochs
     trainer.fit(
         train_loader, val_loader, epochs, patience=patience, checkpoint=Path(out.checkpoints) / f"{name}.pt",
         progress=progress,

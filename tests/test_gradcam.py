@@ -5,7 +5,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 from torchvision.transforms import v2
 
-from mri_helpers.gradcam import blank_border, border_sensitivity, examples, gradcam, to_grey
+from mri_helpers.gradcam import blank_border, border_sensitivity, colour_sensitivity, examples, gradcam, to_grey
 from mri_helpers.models import build_model
 from mri_helpers.training import Trainer
 
@@ -104,3 +104,24 @@ def test_to_grey_removes_colour_and_keeps_grey():
     assert torch.allclose(grey[:, 0], grey[:, 1], atol=1e-6) and torch.allclose(grey[:, 0], grey[:, 2], atol=1e-6)
     assert torch.allclose(grey[0, 0], pixels[0].mean(dim=0), atol=1e-6)
     assert torch.allclose(grey[1], pixels[1], atol=1e-6)
+
+
+class RedderThanGreen(nn.Module):
+    """Predicts class 1 when the first channel is brighter than the second on average: a colour reader."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        score = (x[:, 0] - x[:, 1]).mean(dim=(1, 2))
+        return torch.stack([torch.zeros_like(score), score], dim=1)
+
+
+def test_colour_sensitivity_counts_changed_predictions():
+    pixels = torch.full((5, 3, 8, 8), 0.5)
+    pixels[:3, 0] += 0.2  # three red-tinted images
+    data = TensorDataset(NORMALIZE(pixels), torch.zeros(5, dtype=torch.long))
+    assert colour_sensitivity(Trainer(RedderThanGreen(), lr=1e-3, device="cpu"), data, NORMALIZE, batch_size=2) == 3
+    assert colour_sensitivity(Trainer(Reader(torch.ones(8, 8, dtype=torch.bool)), lr=1e-3, device="cpu"),
+                              data, NORMALIZE) == 0  # reads brightness only: greying keeps the mean
