@@ -7,13 +7,17 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 KERNEL := mri-course
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK  ?= 0
 TIMEOUT ?= 7200
 # torch 2.14.1 + torchvision 0.29.2 come from PyPI; some machines cap torch with a pip
 # constraints file, which an empty constraint file overrides for this install only.
 PIP := PIP_CONSTRAINT=/dev/null $(VENV)/bin/pip --disable-pip-version-check
+# uv installs the pinned set in requirements.lock (`make lock` re-pins it from requirements.txt).
+# uv reads no pip config; unsetting its constraint variables and uv.toml files keeps caps off the pins.
+UV_VERSION := 0.13.9
+UV  := env -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_BUILD_CONSTRAINT $(VENV)/bin/uv --no-config
 
 
 .PHONY: help setup lab data run-all test bench ablation train predict clean
@@ -23,13 +27,21 @@ help:  ## list the targets
 
 setup: $(STAMP)  ## create .venv, install requirements and the package, register the Jupyter kernel
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -r requirements.txt
-	$(PIP) install -q --no-deps -e .
+	$(PIP) install -q uv==$(UV_VERSION)
+	$(UV) pip sync -q --python $(PY) requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (MRI course)" >/dev/null
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+.PHONY: lock
+lock:  ## re-pin requirements.lock from requirements.txt for Python 3.10+ (UPGRADE=1: newest versions)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q uv==$(UV_VERSION)
+	$(UV) pip compile -q requirements.txt --universal --python-version 3.10 $(if $(UPGRADE),--upgrade) \
+		--custom-compile-command "make lock" -o requirements.lock
 
 lab: setup  ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/

@@ -4,8 +4,9 @@ Where the data comes from, in this order:
 
 1. the ``data_dir`` argument;
 2. the ``MRI_DATA_DIR`` environment variable;
-3. ``data/brain-tumor-mri/`` in the repository (what ``make data`` downloads);
-4. otherwise the embedded synthetic phantoms, generated once into ``data/synthetic/``.
+3. a dataset attached to a Kaggle notebook, under ``/kaggle/input/``;
+4. ``data/brain-tumor-mri/`` in the repository (what ``make data`` downloads);
+5. otherwise the embedded synthetic phantoms, generated once into ``data/synthetic/``.
 
 Why a cache: decoding a JPEG and resizing it with PIL costs more than a small CNN's
 training step on a laptop CPU, and the original project paid that cost for every image
@@ -35,7 +36,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, random_split
-from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
+from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension, make_dataset
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
@@ -48,6 +49,7 @@ DATA_ROOT = REPO_ROOT / "data"
 SPLITS = ("Training", "Testing")
 MAX_PIXELS = 40_000_000  # about 6300 x 6300; real scans are under 1 megapixel
 CACHE_VERSION = 3
+KAGGLE_INPUT = Path("/kaggle/input")  # where Kaggle notebooks see attached datasets
 
 
 class DataError(ValueError):
@@ -91,10 +93,25 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
                     "run 'make data' to download the dataset, or unset it to use the synthetic set."
                 )
             return root
+    kaggle = kaggle_input()
+    if kaggle is not None:
+        return kaggle
     downloaded = DATA_ROOT / "brain-tumor-mri"
     if downloaded.is_dir():
         return downloaded
     return synthetic_root()
+
+
+def kaggle_input(base: Path | None = None) -> Path | None:
+    """The dataset as a Kaggle notebook sees it: the first folder under ``/kaggle/input`` (one
+    or two levels down, depending on how it was attached) that holds ``Training/`` and ``Testing/``."""
+    base = KAGGLE_INPUT if base is None else base
+    if not base.is_dir():
+        return None
+    for training in sorted(base.glob("*/Training")) + sorted(base.glob("*/*/Training")):
+        if (training.parent / "Testing").is_dir():
+            return training.parent
+    return None
 
 
 def synthetic_root() -> Path:
@@ -129,11 +146,20 @@ def find_classes(split_dir: Path) -> list[str]:
     return sorted(d.name for d in os.scandir(split_dir) if d.is_dir() and not d.name.startswith("."))
 
 
+def visible(path: str, root: Path) -> bool:
+    """False for a file that is hidden or inside a hidden folder, at any depth below ``root``.
+
+    Jupyter's ``.ipynb_checkpoints/`` and macOS's ``._`` files must never become training images.
+    """
+    return not any(part.startswith(".") for part in Path(os.path.relpath(path, root)).parts)
+
+
 def scan(root: Path) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
     """Check the Kaggle layout and list ``(path, label)`` image files per split.
 
     Non-image files (``.DS_Store``, notes) are ignored by extension, as ``ImageFolder``
-    does. Every layout problem raises :class:`DataError` with a one-line fix.
+    does, and hidden files and folders at any depth by :func:`visible`. Every layout
+    problem raises :class:`DataError` with a one-line fix.
     """
     root = Path(root)
     if not root.is_dir():
@@ -159,7 +185,11 @@ def scan(root: Path) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
     class_to_idx = {name: i for i, name in enumerate(classes)}
     samples = {}
     for split in SPLITS:
-        found = make_dataset(str(root / split), class_to_idx, extensions=IMG_EXTENSIONS, allow_empty=True)
+        split_dir = root / split
+        found = make_dataset(
+            str(split_dir), class_to_idx, allow_empty=True,
+            is_valid_file=lambda p: has_file_allowed_extension(p, IMG_EXTENSIONS) and visible(p, split_dir),
+        )
         counts = np.bincount([label for _, label in found], minlength=len(classes))
         for name, count in zip(classes, counts):
             if count == 0:

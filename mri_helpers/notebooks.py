@@ -5,6 +5,9 @@ next to it; only when it succeeds is it cleaned (papermill's metadata, widget st
 execution timings removed with nbstripout, outputs and counts kept) and moved over the
 original. A failing notebook therefore leaves the committed notebook, and the figures it
 would have written, as they were.
+
+Kernels are started with IPC (Unix socket) transport rather than TCP: they only ever talk
+to this process, and ipykernel warns on every start that TCP is unencrypted.
 """
 
 from __future__ import annotations
@@ -36,6 +39,20 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return strip_output(nb, keep_output=True, keep_count=True, keep_id=True, extra_keys=EXTRA_KEYS)
 
 
+def _kernel_manager_class():
+    from jupyter_client.manager import KernelManager
+
+    class LocalKernelManager(KernelManager):
+        """A kernel manager whose kernels listen on Unix sockets, not TCP ports."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if os.name == "posix":
+                self.transport = "ipc"
+
+    return LocalKernelManager
+
+
 def run_notebook(path: Path, kernel: str, timeout: int) -> float:
     """Execute one notebook in its own folder; replace it only on success. Returns seconds."""
     import papermill
@@ -45,6 +62,7 @@ def run_notebook(path: Path, kernel: str, timeout: int) -> float:
         papermill.execute_notebook(
             str(path), str(tmp), kernel_name=kernel, cwd=str(path.parent),
             execution_timeout=timeout, progress_bar=False, report_mode=False,
+            kernel_manager_class=_kernel_manager_class(),
         )
         nb = clean(nbformat.read(tmp, as_version=4))
         nbformat.write(nb, tmp)

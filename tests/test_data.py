@@ -127,12 +127,37 @@ def test_discovery_order(small_root, monkeypatch, tmp_path):
         D.resolve_data_dir()
     monkeypatch.delenv("MRI_DATA_DIR")
     monkeypatch.setattr(D, "DATA_ROOT", tmp_path / "data")
+    monkeypatch.setattr(D, "KAGGLE_INPUT", tmp_path / "kaggle" / "input")
     root = D.resolve_data_dir()
     assert root == tmp_path / "data" / "synthetic"
     assert D.source_of(root) == "synthetic"
     assert "SYNTHETIC DATA" in D.banner("synthetic", root)
     (tmp_path / "data" / "brain-tumor-mri").mkdir()
     assert D.resolve_data_dir() == tmp_path / "data" / "brain-tumor-mri"
+
+
+def test_kaggle_input_comes_after_mri_data_dir_and_before_data(small_root, monkeypatch, tmp_path):
+    kaggle = tmp_path / "kaggle" / "input"
+    monkeypatch.setattr(D, "KAGGLE_INPUT", kaggle)
+    monkeypatch.setattr(D, "DATA_ROOT", tmp_path / "data")
+    (tmp_path / "data" / "brain-tumor-mri").mkdir(parents=True)
+    assert D.kaggle_input() is None
+    (kaggle / "other-dataset").mkdir(parents=True)  # attached datasets without the layout are passed over
+    attached = kaggle / "brain-tumor-mri-dataset"
+    (attached / "Training").mkdir(parents=True)
+    assert D.kaggle_input() is None  # Training/ without Testing/ is not the dataset
+    (attached / "Testing").mkdir()
+    assert D.kaggle_input() == attached
+    assert D.resolve_data_dir() == attached
+    monkeypatch.setenv("MRI_DATA_DIR", str(small_root))
+    assert D.resolve_data_dir() == small_root
+
+
+def test_kaggle_input_one_level_deeper(monkeypatch, tmp_path):
+    nested = tmp_path / "input" / "brain-tumor-mri-dataset" / "v1"
+    (nested / "Training").mkdir(parents=True)
+    (nested / "Testing").mkdir()
+    assert D.kaggle_input(tmp_path / "input") == nested
 
 
 # ---------------------------------------------------------------- bad input
@@ -173,6 +198,21 @@ def test_non_image_files_and_hidden_folders_are_ignored(root_copy):
     d = D.load_datasets(root_copy, image_size=32)
     assert d.classes == list(CLASSES)
     assert len(d.train) == 48 and d.skipped == []
+
+
+def test_hidden_files_and_folders_at_any_depth_are_ignored(root_copy):
+    glioma = root_copy / "Training" / "glioma"
+    image = next(glioma.glob("*.jpg"))
+    for hidden in (glioma / ".ipynb_checkpoints", glioma / "deeper" / ".hidden"):
+        hidden.mkdir(parents=True)
+        (hidden / "copy.jpg").write_bytes(image.read_bytes())
+    (glioma / "._resource.jpg").write_bytes(image.read_bytes())
+    (glioma / "deeper" / "visible.jpg").write_bytes(image.read_bytes())  # a plain sub-folder still counts
+    classes, samples = D.scan(root_copy)
+    names = [Path(p).relative_to(root_copy).as_posix() for p, _ in samples["Training"]]
+    assert len(names) == 49 and "Training/glioma/deeper/visible.jpg" in names
+    assert not any("/." in n for n in names)
+    assert D.visible(str(glioma / "a.jpg"), root_copy) and not D.visible(str(glioma / ".x" / "a.jpg"), root_copy)
 
 
 def test_unreadable_files_are_skipped_logged_and_counted(root_copy, caplog):
