@@ -53,7 +53,9 @@ run-all: setup  ## run every notebook in order (QUICK=1 for a fast pass)
 	MRI_QUICK=$(QUICK) $(PY) -m mri_helpers run-notebooks --kernel $(KERNEL) --timeout $(TIMEOUT) $(NOTEBOOKS)
 	$(PY) -m mri_helpers readme
 
-test: setup  ## unit tests, then every notebook under nbval in quick mode
+test: setup  ## lint, unit tests, then every notebook under nbval in quick mode
+	$(VENV)/bin/ruff check mri_helpers benchmarks tests
+	$(VENV)/bin/nbqa ruff $(NOTEBOOKS)
 	$(PY) -m pytest -q tests
 	MRI_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS)
 
@@ -70,8 +72,8 @@ EPOCHS ?=
 train: setup  ## train one model from the command line: make train MODEL=cnn2 [EPOCHS=10] (default: its recipe)
 	$(PY) -m mri_helpers train --model $(MODEL) $(if $(EPOCHS),--epochs $(EPOCHS))
 
-predict: setup  ## print class probabilities: make predict IMAGES="a.jpg b.jpg" CHECKPOINT=checkpoints/cnn2.pt
-	$(PY) -m mri_helpers predict $(IMAGES) --checkpoint $(or $(CHECKPOINT),checkpoints/$(MODEL).pt)
+predict: setup  ## print class probabilities: make predict IMAGES="a.jpg b.jpg" CHECKPOINT=checkpoints/cnn2/<run>.pt
+	$(PY) -m mri_helpers predict $(IMAGES) --checkpoint $(or $(CHECKPOINT),$(firstword $(wildcard checkpoints/$(MODEL)/*.pt)))
 
 clean:  ## remove the venv, caches, checkpoints and scratch outputs (keeps data/ downloads)
 	rm -rf $(VENV) data/cache data/synthetic scratch checkpoints .pytest_cache

@@ -1,113 +1,152 @@
-"""Training speed per model: this course's pipeline vs. the seed-style one, same run.
+"""Training speed per model on this machine: fp32 against auto precision, and against the seed-style pipeline.
 
-    MRI_DATA_DIR=../shared/brain-tumor-mri python benchmarks/train_throughput.py
+    MRI_DATA_DIR=../shared/brain-tumor-mri python benchmarks/train_throughput.py [--device cuda]
 
-For each model, on the CPU with batch 32 at its recipe's image size (256 px; BestNet 128):
+For each model, at its recipe's image size and batch size (or ``--batch-size``), all in
+one run so the ratios compare like with like:
 
 * ``macs``: multiply-accumulates per image (convolutions and linear layers);
-* ``train_img_per_s``: steady training throughput on the cached pipeline (channels_last);
-* ``inference_img_per_s``: evaluation throughput, same layout;
-* ``epoch_seconds``: one end-to-end training epoch (loading, augmenting, forward,
-  backward, step) for this pipeline and the seed-style one (NCHW, ``ImageFolder`` + PIL
-  every epoch, workers 0). Timed on ``--images`` random training images and scaled to the
-  full training set, so the slow seed-style CNN3 epoch fits in minutes, not an hour.
-  BestNet has no seed-style counterpart, so its seed-style fields are ``null``.
+* per precision, ``fp32`` and ``auto`` (what :mod:`mri_helpers.precision` picks here):
+  ``train_img_per_s`` (the trainer's own step: raw uint8 batch to the device, augmented
+  there, forward, backward, step; loading included), ``inference_img_per_s``, and the
+  projected ``epoch_seconds`` (a training pass over every training image plus a
+  validation pass) and ``recipe_minutes`` (the recipe's epochs of them);
+* on a CPU, for CNN0-CNN3, the seed-style epoch (NCHW, ``ImageFolder`` + PIL every
+  epoch, workers 0) and this course's speed-up over it;
+* ``time_to_accuracy``: from the committed run record of the course recipe (its per-epoch
+  history), the wall minutes until validation accuracy first reached the run's final
+  value, and on what device and precision that run trained.
 
-Writes ``benchmarks/results/train_throughput.json``.
+Throughput is timed on ``--images`` random training images (the first batch warms up)
+and scaled to the full training set. Writes ``benchmarks/results/train_throughput.json``
+(``train_throughput_<device>.json`` for a GPU).
 """
 
 import argparse
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).parent))
 from seed_style import loader, seed_style_dataset  # noqa: E402
 
-from mri_helpers.data import load_datasets  # noqa: E402
-from mri_helpers.files import write_json  # noqa: E402
+from mri_helpers import precision as amp  # noqa: E402
+from mri_helpers.datasets import load_datasets  # noqa: E402
+from mri_helpers.files import REPO_ROOT, write_json  # noqa: E402
 from mri_helpers.models import MODELS, build_model, macs  # noqa: E402
-from mri_helpers.training import RECIPES  # noqa: E402
-from mri_helpers.training import Trainer  # noqa: E402
+from mri_helpers.reports import course_runs, load_records  # noqa: E402
+from mri_helpers.training import RECIPES, Trainer, pick_device  # noqa: E402
 
-TARGETS = {"cnn0": 5, "cnn1": 5, "cnn2": 5, "cnn3": 2}
+SEED_STYLE = ("cnn0", "cnn1", "cnn2", "cnn3")
 
 
 def seconds_per_image(trainer: Trainer, batches) -> float:
-    """Time a training pass over ``batches``, loading included; the first batch warms up."""
+    """Time the trainer's own steps over ``batches``, loading included; the first batch warms up."""
     trainer.model.train()
-    count, start = 0, None
+    count, start, last = 0, None, None
     for x, y in batches:
-        x, y = trainer._to_device(x), y.to(trainer.device)
-        loss = trainer.loss_fn(trainer.model(x), y)
-        trainer.optimizer.zero_grad()
-        loss.backward()
-        trainer.optimizer.step()
+        last = trainer.train_step(*trainer._batch(x, y))
         if start is None:
+            float(last)  # GPU work is asynchronous: reading a value waits for it, so the timer is honest
             start = time.perf_counter()
         else:
             count += len(y)
+    float(last)
     return (time.perf_counter() - start) / count
 
 
 @torch.no_grad()
-def inference_per_second(trainer: Trainer, images: torch.Tensor) -> float:
+def inference_per_second(trainer: Trainer, images: torch.Tensor, repeats: int = 3) -> float:
     trainer.model.eval()
-    x = trainer._to_device(images)
-    trainer.model(x[:8])
-    start = time.perf_counter()
-    trainer.model(x)
-    return len(images) / (time.perf_counter() - start)
+    x = trainer._batch(images, torch.zeros(len(images), dtype=torch.long))[0]
+    with amp.autocast(trainer.precision, trainer.device):
+        float(trainer.model(x[:8]).sum())
+        start = time.perf_counter()
+        for _ in range(repeats):
+            float(trainer.model(x).sum())
+    return repeats * len(images) / (time.perf_counter() - start)
+
+
+def time_to_accuracy(record: dict) -> dict:
+    """Wall minutes until a run's validation accuracy first reached its final value."""
+    history = record["history"]
+    final = history[-1]["val_accuracy"]
+    reached = next(i for i, h in enumerate(history) if h["val_accuracy"] >= final)
+    return {
+        "final_val_accuracy": round(final, 4),
+        "epoch": reached + 1,
+        "minutes": round(sum(h["seconds"] for h in history[: reached + 1]) / 60, 2),
+        "device": record["device"],
+        "precision": record.get("precision", "fp32"),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--images", type=int, default=None, help="images timed per model (default 640, cnn3 192)")
+    parser.add_argument("--device", default=None, help="default: CUDA, then MPS, then the CPU")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: each recipe's (32)")
+    parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 
+    device = torch.device(args.device) if args.device else pick_device()
+    runs = course_runs(load_records(REPO_ROOT / "results"))
     datasets = {}  # by image size
-    results = {"torch_threads": torch.get_num_threads(), "machine": platform.machine(), "torch": torch.__version__,
-               "models": {}}
+    results = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
+               platform.processor() or platform.machine(), "cpu_bf16": amp.cpu_bf16_capability(),
+               "auto_precision": amp.resolve("auto", device), "torch_threads": torch.get_num_threads(),
+               "machine": platform.machine(), "torch": torch.__version__, "models": {}}
     for name in args.models:
-        size = RECIPES[name].image_size
+        recipe = RECIPES[name]
+        if args.batch_size:
+            recipe = replace(recipe, batch_size=args.batch_size)
+        size = recipe.image_size
         if size not in datasets:
-            datasets[size] = load_datasets(image_size=size)
+            datasets[size] = load_datasets(args.data_dir, image_size=size)
         data = datasets[size]
-        results.update(data_source=data.source, train_images=len(data.train))
-        full = len(data.train)
-        n = args.images or (192 if name == "cnn3" else 640)
-        torch.manual_seed(0)
-        model = build_model(name, image_size=size)
-        row = {"image_size": size, "macs": macs(model, size), "timed_images": n}
-        ours = Trainer(model, lr=RECIPES[name].lr, device="cpu", channels_last=True)
-        ours_s = seconds_per_image(ours, loader(data.train, limit=n))
+        results.update(data_source=data.source, train_images=len(data.train), val_images=len(data.val))
+        n = args.images or (192 if name == "cnn3" and device.type == "cpu" else 640)
+        picked = np.random.default_rng(0).permutation(len(data.train))[:n]
+        batches = DataLoader(data.train.subset(data.train.rows[picked], raw=True), batch_size=recipe.batch_size,
+                             pin_memory=device.type == "cuda")
         eval_batch = torch.stack([data.val[i][0] for i in range(64)])
-        row.update(
-            train_img_per_s=round(1 / ours_s, 1),
-            inference_img_per_s=round(inference_per_second(ours, eval_batch), 1),
-            epoch_seconds=round(ours_s * full, 1),
-        )
-        if name in TARGETS:
+        row = {"image_size": size, "batch_size": recipe.batch_size, "macs": macs(build_model(name, image_size=size), size),
+               "timed_images": n}
+        for precision in ("fp32", "auto"):
+            torch.manual_seed(0)
+            trainer = Trainer(build_model(name, image_size=size), replace(recipe, precision=precision), device=device,
+                              prepare=data.prepare_train)
+            train_rate = 1 / seconds_per_image(trainer, batches)
+            infer_rate = inference_per_second(trainer, eval_batch)
+            epoch = len(data.train) / train_rate + len(data.val) / infer_rate
+            row[precision] = {
+                "precision": trainer.precision,
+                "train_img_per_s": round(train_rate, 1),
+                "inference_img_per_s": round(infer_rate, 1),
+                "epoch_seconds": round(epoch, 1),
+                "recipe_minutes": round(recipe.epochs * epoch / 60, 2),
+            }
+        if name in SEED_STYLE and device.type == "cpu":
             seed_set = seed_style_dataset(data.root, size, data.normalize.mean, data.normalize.std)
             torch.manual_seed(0)
-            seed = Trainer(build_model(name), lr=RECIPES[name].lr, device="cpu", channels_last=False)
+            seed = Trainer(build_model(name), replace(recipe, precision="fp32"), device="cpu", channels_last=False)
             seed_s = seconds_per_image(seed, loader(seed_set, limit=n))
-            row.update(
-                seed_style_train_img_per_s=round(1 / seed_s, 1),
-                seed_style_epoch_seconds=round(seed_s * full, 1),
-                epoch_speedup=round(seed_s / ours_s, 2),
-                target_speedup=TARGETS[name],
-            )
-        else:
-            row.update(seed_style_train_img_per_s=None, seed_style_epoch_seconds=None, epoch_speedup=None,
-                       target_speedup=None)
+            row["seed_style"] = {"train_img_per_s": round(1 / seed_s, 1),
+                                 "epoch_seconds": round(seed_s * len(data.train), 1),
+                                 "speedup": round(row["auto"]["train_img_per_s"] * seed_s, 2)}
+        if name in runs:
+            row["time_to_accuracy"] = time_to_accuracy(runs[name])
         results["models"][name] = row
         print(name, row, flush=True)
-    write_json(Path(__file__).parent / "results" / "train_throughput.json", results)
+    suffix = "" if device.type == "cpu" else f"_{device.type}"
+    write_json(Path(__file__).parent / "results" / f"train_throughput{suffix}.json", results)
 
 
 if __name__ == "__main__":

@@ -1,52 +1,61 @@
-"""Command line: ``python -m mri_helpers train ...`` and ``python -m mri_helpers predict ...``.
+"""Command line: ``python -m mri_helpers train ...``, ``predict ...`` and the course's chores.
 
 Examples::
 
     python -m mri_helpers download
-    python -m mri_helpers train --model cnn2 --epochs 10 --data-dir data/brain-tumor-mri
-    python -m mri_helpers predict scan1.jpg scan2.png --checkpoint checkpoints/cnn2.pt
+    python -m mri_helpers train --model cnn2 --data-dir data/brain-tumor-mri
+    python -m mri_helpers predict scan1.jpg scan2.png --checkpoint checkpoints/cnn2/seed42-0123456789ab.pt
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
-from torchvision.transforms import v2
+
+
+def _out(args, source: str):
+    from .files import OutputDirs, output_dirs
+
+    if args.out:
+        base = Path(args.out)
+        return OutputDirs(base / "imgs", base / "results", base / "checkpoints", base / "notebooks")
+    return output_dirs(source, quick=False)
 
 
 def _train(args) -> int:
-    from .data import banner, load_datasets
-    from .files import OutputDirs, output_dirs
-    from .training import RECIPES, train_and_evaluate
+    from .datasets import load_datasets
+    from .runs import describe, train_and_evaluate
+    from .sources import banner
+    from .training import RECIPES
 
-    image_size = args.image_size or RECIPES[args.model].image_size
-    data = load_datasets(args.data_dir, image_size=image_size, seed=args.seed)
+    recipe = RECIPES[args.model]
+    changes = {k: v for k, v in (("epochs", args.epochs), ("image_size", args.image_size),
+                                 ("batch_size", args.batch_size), ("precision", args.precision),
+                                 ("patience", args.patience)) if v is not None}
+    recipe = replace(recipe, **changes)
+    data = load_datasets(args.data_dir, image_size=recipe.image_size, seed=args.seed)
     print(banner(data.source, data.root))
-    if args.out:
-        out = OutputDirs(*(Path(args.out) / d for d in ("imgs", "results", "checkpoints")))
-    else:
-        out = output_dirs(data.source, quick=False)
-    _, test, record = train_and_evaluate(
-        args.model, data, out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-        patience=args.patience,
-    )
-    print(test.report())
-    print(f"{args.model}: test accuracy {record['test_accuracy']:.3f} after {record['epochs']} epochs "
-          f"({record['train_seconds']:.0f} s of training)")
-    print(f"wrote {out.results / (args.model + '.json')} and {out.checkpoints / (args.model + '.pt')}")
+    result = train_and_evaluate(args.model, data, _out(args, data.source), recipe, seed=args.seed)
+    print(result.test.report())
+    print(describe(result))
+    print(f"record {result.run.record}\ncheckpoint {result.run.checkpoint}")
     return 0
 
 
 def _predict(args) -> int:
-    from .data import BadImage, eval_transform, read_image
-    from .training import Trainer
+    from torchvision.transforms import v2
 
-    trainer = Trainer.from_checkpoint(args.checkpoint, device="cpu")
-    model, meta = trainer.model, trainer.meta
+    from .cache import BadImage, read_image
+    from .runs import load_model
+    from .transforms import eval_transform
+
+    model, meta = load_model(args.checkpoint, device="cpu")
     transform = eval_transform(v2.Normalize(meta["mean"], meta["std"]))
     failed = 0
     for path in args.images:
@@ -67,7 +76,7 @@ def _predict(args) -> int:
 
 
 def _download(args) -> int:
-    from .data import download
+    from .sources import download
 
     print(f"dataset ready in {download(args.dest)}")
     return 0
@@ -81,24 +90,60 @@ def _run_notebooks(args) -> int:
 
 def _readme(args) -> int:
     from .files import REPO_ROOT
-    from .metrics import update_readme
+    from .reports import update_readme
 
     changed = update_readme(REPO_ROOT / "README.md", REPO_ROOT / "results", REPO_ROOT / "benchmarks" / "results")
     print("README tables " + ("updated" if changed else "already up to date"))
     return 0
 
 
+def _migrate(args) -> int:
+    """Refile schema-1 records (``<results>/<name>.json``) and checkpoints (``<checkpoints>/<name>.pt``) as runs."""
+    from .datasets import load_datasets
+    from .runs import migrate
+    from .training import ABLATIONS
+
+    results, checkpoints = Path(args.results), Path(args.checkpoints)
+    data_by_size = {}
+    moved = 0
+    for path in sorted(results.glob("*.json")):
+        old = json.loads(path.read_text())
+        if "model" not in old or old.get("schema"):
+            continue
+        name = path.stem
+        model, options = (ABLATIONS[name][1], ABLATIONS[name][2]) if name in ABLATIONS else (None, None)
+        size = old["image_size"]
+        if size not in data_by_size:
+            data_by_size[size] = load_datasets(args.data_dir, image_size=size, seed=old["seed"])
+        data = data_by_size[size]
+        out = _out(argparse.Namespace(out=None), data.source)
+        out = type(out)(out.figures, results, checkpoints, out.notebooks)
+        old_checkpoint = checkpoints / f"{name}.pt"
+        run = migrate(old, data, out, name=name, model=model, options=options,
+                      checkpoint=old_checkpoint if old_checkpoint.exists() else None)
+        path.unlink()
+        if old_checkpoint.exists():
+            old_checkpoint.unlink()
+        print(f"{path} -> {run.record}")
+        moved += 1
+    print(f"migrated {moved} records")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .data import DataError
     from .models import MODELS
+    from .precision import PRECISIONS
+    from .sources import DataError
 
     parser = argparse.ArgumentParser(prog="python -m mri_helpers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train one model; write its checkpoint and results JSON")
+    train = sub.add_parser("train", help="train one model; write its checkpoint and run record")
     train.add_argument("--model", choices=MODELS, required=True)
     train.add_argument("--epochs", type=int, default=None, help="default: the model's recipe (10; bestnet 14)")
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--batch-size", type=int, default=None, help="default: the recipe's 32 (try 128+ on a GPU)")
     train.add_argument("--image-size", type=int, default=None, help="default: the model's recipe (256; bestnet 128)")
+    train.add_argument("--precision", choices=PRECISIONS, default=None,
+                       help="default: the recipe's 'auto' (bf16 where the hardware runs it fast, else fp32)")
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
     train.add_argument("--data-dir", default=None, help="folder with Training/ and Testing/ (default: auto)")
@@ -108,16 +153,20 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--checkpoint", required=True)
     fetch = sub.add_parser("download", help="download the Kaggle dataset (version 1) into data/brain-tumor-mri/")
     fetch.add_argument("--dest", default=None)
-    runner = sub.add_parser("run-notebooks", help="run notebooks with papermill, replacing each only on success")
+    runner = sub.add_parser("run-notebooks", help="run notebooks with papermill, writing each only on success")
     runner.add_argument("notebooks", nargs="+")
     runner.add_argument("--kernel", default="python3")
     runner.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
     sub.add_parser("readme", help="regenerate the README's results and speed tables from the JSON files")
+    mig = sub.add_parser("migrate", help="refile old <results>/<model>.json records (and checkpoints) as runs")
+    mig.add_argument("--results", default="results")
+    mig.add_argument("--checkpoints", default="checkpoints")
+    mig.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
-                   "readme": _readme}
+                   "readme": _readme, "migrate": _migrate}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -46,21 +46,22 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
 
 @dataclass(frozen=True)
 class OutputDirs:
-    """Where a run writes its figures, results JSON and checkpoints."""
+    """Where a run writes its figures, results JSON, checkpoints and executed notebooks."""
 
     figures: Path
     results: Path
     checkpoints: Path
+    notebooks: Path
 
 
 def output_dirs(source: str, quick: bool) -> OutputDirs:
-    """Full runs on real data write the committed ``imgs/`` and ``results/``; others write aside.
+    """Full runs on real data write the committed ``imgs/``, ``results/`` and notebooks; others write aside.
 
     A quick pass or a run on the synthetic phantoms must never overwrite the real-data
-    figures and numbers that the README shows, so those go to ``scratch/<source>[-quick]/``
-    (git-ignored) instead.
+    figures, numbers and notebooks that the README shows, so those go to
+    ``scratch/<source>[-quick]/`` (git-ignored) instead.
     """
     if source == "real" and not quick:
-        return OutputDirs(REPO_ROOT / "imgs", REPO_ROOT / "results", REPO_ROOT / "checkpoints")
+        return OutputDirs(REPO_ROOT / "imgs", REPO_ROOT / "results", REPO_ROOT / "checkpoints", REPO_ROOT / "notebooks")
     base = REPO_ROOT / "scratch" / (source + ("-quick" if quick else ""))
-    return OutputDirs(base / "imgs", base / "results", base / "checkpoints")
+    return OutputDirs(base / "imgs", base / "results", base / "checkpoints", base / "notebooks")

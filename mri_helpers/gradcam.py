@@ -20,7 +20,8 @@ from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .plots import unnormalize
+from .metrics import model_device
+from .transforms import unnormalize
 
 
 def gradcam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor, layer: nn.Module | None = None) -> torch.Tensor:
@@ -75,29 +76,32 @@ def to_grey(images: torch.Tensor, normalize) -> torch.Tensor:
 
 
 @torch.no_grad()
-def border_sensitivity(trainer, dataset, normalize, fractions=(0.0, 0.05, 0.10, 0.15), batch_size: int = 64) -> dict:
+def border_sensitivity(model: nn.Module, dataset, normalize, fractions=(0.0, 0.05, 0.10, 0.15),
+                       batch_size: int = 64) -> dict:
     """Accuracy on ``dataset`` with a black frame of each width in ``fractions``.
 
     A model that reads the tumour should barely notice a thin frame; one that leans on
     the border (where Grad-CAM may have pointed) loses accuracy as soon as it is blanked.
     Wide frames start to hide the brain itself, so every model suffers eventually.
     """
-    trainer.model.eval()
+    model.eval()
+    device = model_device(model)
     right, total = dict.fromkeys(fractions, 0), 0
     for x, y in DataLoader(dataset, batch_size=batch_size):
         for fraction in fractions:
-            logits = trainer.model(blank_border(x, fraction, normalize).to(trainer.device))
+            logits = model(blank_border(x, fraction, normalize).to(device))
             right[fraction] += int((logits.argmax(dim=1).cpu() == y).sum())
         total += len(y)
     return {fraction: right[fraction] / total for fraction in fractions}
 
 
 @torch.no_grad()
-def colour_sensitivity(trainer, dataset, normalize, batch_size: int = 64) -> int:
+def colour_sensitivity(model: nn.Module, dataset, normalize, batch_size: int = 64) -> int:
     """How many predictions on ``dataset`` change when the images' colour is removed (:func:`to_grey`)."""
-    trainer.model.eval()
+    model.eval()
+    device = model_device(model)
     changed = 0
     for x, _ in DataLoader(dataset, batch_size=batch_size):
-        before, after = (trainer.model(v.to(trainer.device)).argmax(dim=1) for v in (x, to_grey(x, normalize)))
+        before, after = (model(v.to(device)).argmax(dim=1) for v in (x, to_grey(x, normalize)))
         changed += int((before != after).sum())
     return changed

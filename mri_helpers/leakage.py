@@ -19,16 +19,13 @@ MRI slices (dark background, centred head) collide far too often.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .data import to_rgb
-from .files import write_json
+from .cache import to_rgb
 
 HASH_SIZE = 16  # 16 x 16 = 256 bits: 8 x 8 is too coarse for MRI slices, which all look alike at that size
 NEAR_THRESHOLD = 10  # differing bits (of 256) that still count as "the same scan"
@@ -94,29 +91,7 @@ def audit(train_pixels, test_pixels, train_dhash, test_dhash, threshold: int = N
 
 def audit_dataset(data, threshold: int = NEAR_THRESHOLD) -> dict:
     """:func:`audit` for a :func:`~mri_helpers.data.load_datasets` result (all of Testing)."""
-    train, testing = data.train, data.val.dataset
+    train, testing = data.train, data.testing
     pixels = [[pixel_hash(data.root / f) for f in split.files] for split in (train, testing)]
     hashes = [np.stack([dhash(im) for im in split.images]) for split in (train, testing)]
     return audit(pixels[0], pixels[1], hashes[0], hashes[1], threshold)
-
-
-def deduplicated_accuracy(record: dict, twins: list[int]) -> tuple[float, int]:
-    """Test accuracy of a results record on the test images without a twin in Training.
-
-    Uses the per-image predictions stored in the record, so no model has to run again.
-    Returns ``(accuracy, number of images kept)``.
-    """
-    drop = set(twins)
-    keep = np.array([i not in drop for i in record["test_indices"]])
-    right = np.array(record["test_predictions"]) == np.array(record["test_labels"])
-    return float(right[keep].mean()), int(keep.sum())
-
-
-def add_deduplicated_score(results_dir: str | os.PathLike, name: str, twins: list[int]) -> dict:
-    """Add the de-duplicated test accuracy to ``results_dir/<name>.json``; return the new record."""
-    path = Path(results_dir) / f"{name}.json"
-    record = json.loads(path.read_text())
-    accuracy, kept = deduplicated_accuracy(record, twins)
-    record = dict(record, dedup_test_accuracy=accuracy, dedup_test_images=kept)
-    write_json(path, record)
-    return record

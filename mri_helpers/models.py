@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -53,9 +51,11 @@ class SmallCNN(nn.Module):
             self.add_module(f"conv{i}", nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1))
             self.add_module(f"relu{i}", nn.ReLU())  # a module, not F.relu, so Grad-CAM can read its output
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.flatten = nn.Flatten()
         side = image_size // 2**blocks
         self.drop_features = nn.Dropout(spec.dropout)
         self.fc1 = nn.Linear(spec.channels[-1] * side * side, spec.hidden)
+        self.relu_fc1 = nn.ReLU()
         self.drop_hidden = nn.Dropout(spec.dropout) if spec.dropout_hidden else nn.Identity()
         self.fc2 = nn.Linear(spec.hidden, num_classes)
 
@@ -74,8 +74,8 @@ class SmallCNN(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.drop_features(torch.flatten(self.features(x), 1))
-        x = self.drop_hidden(F.relu(self.fc1(x)))
+        x = self.drop_features(self.flatten(self.features(x)))
+        x = self.drop_hidden(self.relu_fc1(self.fc1(x)))
         return self.fc2(x)
 
 
@@ -103,6 +103,8 @@ class BestNet(nn.Module):
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.gap = nn.AdaptiveAvgPool2d(1)  # global average pooling: one number per map
+        self.flatten = nn.Flatten()
         self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(cin, num_classes)
 
@@ -121,20 +123,23 @@ class BestNet(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1)  # global average pooling
-        return self.fc(self.drop(x))
+        return self.fc(self.drop(self.flatten(self.gap(self.features(x)))))
 
 
 MODELS = (*SPECS, "bestnet")
 
 
-def build_model(name: str, num_classes: int = 4, image_size: int = 256) -> nn.Module:
+def build_model(name: str, num_classes: int = 4, image_size: int = 256, **options) -> nn.Module:
     """Build ``'cnn0'``..``'cnn3'`` or ``'bestnet'`` for ``image_size`` x ``image_size`` RGB inputs.
 
     BestNet's global pooling accepts any size; ``image_size`` only shapes CNN0-CNN3's ``fc1``.
+    ``options`` go to BestNet (``batch_norm=False`` for the ablation); a run stores them,
+    so its checkpoint rebuilds the same architecture.
     """
     if name == "bestnet":
-        return BestNet(num_classes=num_classes)
+        return BestNet(num_classes=num_classes, **options)
+    if options:
+        raise ValueError(f"'{name}' takes no options, got {sorted(options)}.")
     if name not in SPECS:
         raise ValueError(f"Unknown model '{name}': choose one of {', '.join(MODELS)}.")
     return SmallCNN(SPECS[name], num_classes=num_classes, image_size=image_size)
@@ -164,40 +169,43 @@ def macs(model: nn.Module, image_size: int) -> int:
     return counter.get_total_flops() // 2
 
 
+FOLDED = (nn.ReLU, nn.BatchNorm2d, nn.Dropout, nn.Identity)  # shown on the row of the layer they follow
+
+
 @torch.no_grad()
 def shape_table(model: nn.Module, image_size: int = 256) -> list[tuple[str, tuple[int, ...], int]]:
-    """Rows ``(step, output shape, parameters)`` traced with a dummy image.
+    """Rows ``(layer, output shape, parameters)``, traced with forward hooks on a dummy image.
 
-    Computed by running a zero tensor through the layers, so the table can never
-    disagree with the model.
+    Every leaf module gets a hook that records its output shape as the zero image flows
+    through, so the table works for any model and can never disagree with it. A ReLU,
+    batch norm or dropout is folded into the row of the layer before it, and a module that runs twice (the shared pool) appears twice but its
+    parameters count once.
     """
-    x = torch.zeros(1, model.convs[0].in_channels, image_size, image_size)
-    rows = [("input", tuple(x.shape[1:]), 0)]
-    params = layer_parameters(model)
-    if isinstance(model, BestNet):
-        for i, stage in enumerate(model.stages, start=1):
-            if i > 1:
-                x = model.pool(x)
-                rows.append((f"pool{i - 1}", tuple(x.shape[1:]), 0))
-            x = stage(x)
-            convs = len([m for m in stage if isinstance(m, nn.Conv2d)])
-            rows.append((f"stage{i} ({convs}x conv+BN)", tuple(x.shape[1:]), sum(p.numel() for p in stage.parameters())))
-        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
-        rows.append(("global avg pool", tuple(x.shape[1:]), 0))
-        rows.append(("fc (logits)", tuple(model.fc(x).shape[1:]), params["fc"]))
-        return rows
-    for i, conv in enumerate(model.convs, start=1):
-        x = F.relu(conv(x))
-        rows.append((f"conv{i} + ReLU", tuple(x.shape[1:]), params[f"conv{i}"]))
-        x = model.pool(x)
-        rows.append((f"pool{i}", tuple(x.shape[1:]), 0))
-    x = torch.flatten(x, 1)
-    rows.append(("flatten", tuple(x.shape[1:]), 0))
-    x = model.fc1(x)
-    rows.append(("fc1 + ReLU", tuple(x.shape[1:]), params["fc1"]))
-    x = model.fc2(x)
-    rows.append(("fc2 (logits)", tuple(x.shape[1:]), params["fc2"]))
-    return rows
+    rows: list[list] = [["input", (model.convs[0].in_channels, image_size, image_size), 0]]
+    counted: set[int] = set()
+
+    def record(name):
+        def hook(module, inputs, output):
+            shape = tuple(output.shape[1:])
+            params = 0 if id(module) in counted else sum(p.numel() for p in module.parameters())
+            counted.add(id(module))
+            if isinstance(module, FOLDED) and len(rows) > 1:
+                if not isinstance(module, nn.Identity):
+                    rows[-1][0] += f" + {type(module).__name__}"
+                rows[-1][2] += params
+            else:
+                rows.append([name, shape, params])
+
+        return hook
+
+    leaves = [(name, m) for name, m in model.named_modules() if name and not list(m.children())]
+    handles = [m.register_forward_hook(record(name)) for name, m in leaves]
+    try:
+        model.eval()(torch.zeros(1, *rows[0][1]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [(name, shape, n) for name, shape, n in rows]
 
 
 def format_shape_table(rows) -> str:
@@ -208,22 +216,3 @@ def format_shape_table(rows) -> str:
         lines.append(f"{step:<{width}}{' x '.join(map(str, shape)):>18}{n:>14,}")
     lines.append(f"{'total':<{width}}{'':>18}{sum(n for *_, n in rows):>14,}")
     return "\n".join(lines)
-
-
-def dropout_sums(p: float, draws: int = 1000, features: int = 100, seed: int = 0) -> tuple[np.ndarray, float]:
-    """Sum the outputs of a fixed linear layer after ``nn.Dropout(p)``, ``draws`` times.
-
-    Returns the sums and the sum without dropout. Because dropout scales the kept
-    values by ``1 / (1 - p)``, the sums average to the no-dropout sum for every ``p``;
-    only their spread grows with ``p``. That is why a network trained with dropout
-    needs no change at evaluation time, when dropout is switched off.
-    """
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        layer = nn.Linear(features, features)
-        x = torch.rand(1, features)
-        dropout = nn.Dropout(p).train()
-        with torch.no_grad():
-            outputs = torch.relu(layer(x))  # dropout usually follows a ReLU
-            sums = torch.stack([dropout(outputs).sum() for _ in range(draws)])
-    return sums.numpy(), float(outputs.sum())

@@ -1,10 +1,12 @@
 """Run the course notebooks headless with papermill, and keep what is committed clean.
 
 ``make run-all`` calls :func:`run_all`. Each notebook is executed into a temporary file
-next to it; only when it succeeds is it cleaned (papermill's metadata, widget state and
-execution timings removed with nbstripout, outputs and counts kept) and moved over the
-original. A failing notebook therefore leaves the committed notebook, and the figures it
-would have written, as they were.
+beside its destination; only when it succeeds is it cleaned (papermill's metadata, widget
+state and execution timings removed with nbstripout, outputs and counts kept) and moved
+into place. A failing notebook therefore leaves the committed notebook, and the figures
+it would have written, as they were. Only a full run on the real data replaces the
+committed notebooks; a quick or synthetic pass writes its executed copies to
+``scratch/<source>[-quick]/notebooks/``.
 
 Kernels are started with IPC (Unix socket) transport rather than TCP: they only ever talk
 to this process, and ipykernel warns on every start that TCP is unencrypted.
@@ -53,12 +55,12 @@ def _kernel_manager_class():
     return LocalKernelManager
 
 
-def run_notebook(path: Path, kernel: str, timeout: int) -> float:
-    """Execute one notebook in its own folder; replace it only on success. Returns seconds."""
+def run_notebook(path: Path, kernel: str, timeout: int, dest: Path | None = None) -> float:
+    """Execute one notebook in its own folder into ``dest`` (default: over itself), only on success. Returns seconds."""
     import papermill
 
     start = time.perf_counter()
-    with atomic_path(path) as tmp:
+    with atomic_path(dest or path) as tmp:
         papermill.execute_notebook(
             str(path), str(tmp), kernel_name=kernel, cwd=str(path.parent),
             execution_timeout=timeout, progress_bar=False, report_mode=False,
@@ -71,19 +73,23 @@ def run_notebook(path: Path, kernel: str, timeout: int) -> float:
 
 def run_all(paths: list[str], kernel: str, timeout: int) -> int:
     """Run notebooks in order, print the data used and the time each took; stop at a failure."""
-    from .data import banner, resolve_data_dir, source_of
-    from .files import output_dirs, write_json
+    from .files import REPO_ROOT, output_dirs, write_json
+    from .sources import banner, resolve_data_dir, source_of
 
     if os.environ.get("MRI_DATA_DIR"):  # kernels run inside notebooks/, so a relative path would break
         os.environ["MRI_DATA_DIR"] = str(Path(os.environ["MRI_DATA_DIR"]).expanduser().resolve())
     root = resolve_data_dir()
     source, quick = source_of(root), os.environ.get("MRI_QUICK") == "1"
     print(banner(source, root) + (" Quick pass (MRI_QUICK=1)." if quick else ""), flush=True)
+    out = output_dirs(source, quick)
+    if out.notebooks != Path(paths[0]).resolve().parent:
+        print(f"executed notebooks go to {os.path.relpath(out.notebooks, REPO_ROOT)}/; "
+              "the committed ones are left as they are", flush=True)
     total, seconds_by_notebook = 0.0, {}
     for name in paths:
         print(f"running {name} ...", end=" ", flush=True)
         try:
-            seconds = run_notebook(Path(name), kernel, timeout)
+            seconds = run_notebook(Path(name), kernel, timeout, dest=out.notebooks / Path(name).name)
         except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
             print(f"FAILED\n{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}")
             print(f"{name} and its figures were left as they were.")
@@ -93,7 +99,7 @@ def run_all(paths: list[str], kernel: str, timeout: int) -> int:
         print(f"{seconds:.0f} s", flush=True)
     print(f"all {len(paths)} notebooks ran in {total / 60:.1f} min")
     # merge, so running a few notebooks updates their times and keeps the others'
-    path = output_dirs(source, quick).results / "notebook_times.json"
+    path = out.results / "notebook_times.json"
     earlier = json.loads(path.read_text())["seconds"] if path.exists() else {}
     timings = {"data_source": source, "quick": quick, "seconds": dict(sorted({**earlier, **seconds_by_notebook}.items()))}
     write_json(path, timings)

@@ -20,6 +20,7 @@ from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from .files import atomic_path
+from .transforms import unnormalize
 
 # Notebook figures are stored inside the .ipynb files: a modest screen resolution keeps them
 # small. Files in imgs/ are saved at a higher resolution by save_figure.
@@ -72,13 +73,6 @@ def sample_grid(images, labels, classes: list[str], per_class: int = 4, title: s
     fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def unnormalize(batch: torch.Tensor, normalize) -> torch.Tensor:
-    """Undo ``Normalize`` so a batch can be shown: ``x * std + mean``."""
-    mean = torch.tensor(normalize.mean).view(-1, 1, 1)
-    std = torch.tensor(normalize.std).view(-1, 1, 1)
-    return batch * std + mean
 
 
 def augmented_batch(batch: torch.Tensor, labels, classes: list[str], normalize, columns: int = 8) -> Figure:

@@ -2,18 +2,23 @@
 
 It follows the spirit of the original project's ``Architecture`` class (and of
 dvgodoy's *PyTorch Step by Step*): the notebook builds a model and loaders, hands them
-to a :class:`Trainer`, and reads back a history. What the trainer adds:
+to a :class:`Trainer` with a :class:`Recipe`, and reads back a history. What the trainer adds:
 
+* the optimiser (Adam, or AdamW with weight decay), the loss (cross-entropy, optionally
+  label-smoothed) and the schedule (optionally one-cycle), all made from the recipe, so a
+  checkpoint reloaded for more training gets the same ones;
+* raw uint8 batches moved to the training device (pinned, non-blocking) and augmented
+  there, so on a GPU the CPU only slices the memory map;
+* mixed precision where the hardware runs it fast (:mod:`precision`);
 * progress bars (``tqdm.auto``) for epochs and batches;
-* per-epoch train loss, validation loss, accuracy, macro precision and macro recall;
+* per-epoch train loss, validation loss, accuracy, macro precision and macro recall, with
+  the training loss summed on the device (no synchronising ``.item()`` per step);
 * early stopping on the validation loss;
 * atomic checkpoints after every epoch, loaded with ``weights_only=True``; a resumed run
   continues the same history, batches and augmentations as an uninterrupted one,
   because the checkpoint carries torch's random-number state too;
 * ``channels_last`` memory layout on CPU and CUDA, about twice as fast for these convs;
-* an LR range test that leaves the model and optimiser as it found them;
-* optional weight decay (AdamW), label smoothing and a one-cycle learning-rate schedule,
-  which the course-best model uses.
+* an LR range test that leaves the model and optimiser as it found them.
 
 :data:`RECIPES` holds how the course trains each model, so the notebooks and the
 command line cannot drift apart.
@@ -27,35 +32,40 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from sklearn.metrics import precision_score, recall_score
 from torch import nn
-from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
-from .data import make_loaders
-from .files import atomic_path, output_dirs
-from .metrics import evaluate, results_record, save_results
-from .models import build_model
+from . import precision as amp
+from .files import atomic_path
+from .metrics import logits_and_labels
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How the course trains one model. The defaults are the original project's."""
+    """How the course trains one model. The defaults are the original project's.
+
+    Every field is part of a run's identity (:mod:`runs`): change one and the run is a
+    new one, with its own checkpoint and record.
+    """
 
     lr: float  # Adam's learning rate; with ``one_cycle``, the peak of the schedule
     image_size: int = 256
     epochs: int = 10
+    batch_size: int = 32
     weight_decay: float = 0.0  # > 0 switches Adam to AdamW (decoupled weight decay)
     label_smoothing: float = 0.0
     one_cycle: bool = False  # warm up to ``lr``, then anneal towards zero, batch by batch
+    precision: str = "auto"  # see :mod:`precision`; a run records what ``auto`` became
+    patience: int | None = None  # early stopping: epochs without a better validation loss
+    train_subset: int | None = None  # train on this many shuffled training images only (brief runs)
 
 
 RECIPES = {
@@ -64,6 +74,15 @@ RECIPES = {
     "cnn2": Recipe(lr=3e-4),
     "cnn3": Recipe(lr=7e-4),
     "bestnet": Recipe(lr=3e-3, image_size=128, epochs=14, weight_decay=5e-4, label_smoothing=0.1, one_cycle=True),
+}
+
+# BestNet with one lever removed at a time (notebook 09, ``make ablation``):
+# name -> (what is removed, model, model options, recipe)
+ABLATIONS = {
+    "bestnet_no_batch_norm": ("batch normalisation (convolutions get their bias back)", "bestnet",
+                              {"batch_norm": False}, RECIPES["bestnet"]),
+    "bestnet_constant_lr": ("the one-cycle schedule (a constant learning rate of 3e-3)", "bestnet", {},
+                            replace(RECIPES["bestnet"], one_cycle=False)),
 }
 
 
@@ -84,93 +103,109 @@ def seed_everything(seed: int) -> None:
 
 
 class Trainer:
-    """Train ``model`` with Adam (AdamW with weight decay) and cross-entropy; keep a per-epoch ``history``.
+    """Train ``model`` as ``recipe`` says; keep a per-epoch ``history``.
 
-    ``meta`` is stored in every checkpoint (model name, classes, image size, the
-    normaliser's mean and std) so a checkpoint alone is enough to predict.
+    ``meta`` is stored in every checkpoint (model name and options, classes, image size,
+    the normaliser's mean and std, the recipe, the run's identity) so a checkpoint alone
+    is enough to predict or to train on. ``prepare`` turns raw uint8 training batches
+    into augmented, normalised input on the training device
+    (:attr:`~mri_helpers.datasets.Datasets.prepare_train`).
     """
 
     def __init__(
         self,
         model: nn.Module,
-        lr: float,
+        recipe: Recipe,
         seed: int = 42,
         device: torch.device | str | None = None,
         channels_last: bool | None = None,
         meta: dict | None = None,
-        weight_decay: float = 0.0,
-        label_smoothing: float = 0.0,
-        one_cycle: bool = False,
+        prepare=None,
     ):
         self.device = torch.device(device) if device else pick_device()
+        self.recipe, self.prepare = recipe, prepare
+        self.precision = amp.resolve(recipe.precision, self.device)
         self.channels_last = self.device.type in ("cpu", "cuda") if channels_last is None else channels_last
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
-        if weight_decay:
-            self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay)
+        if recipe.weight_decay:
+            self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
         else:
-            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.lr, self.one_cycle = lr, one_cycle
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=recipe.lr)
         self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # made by fit(), which knows the steps
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
         self.seed = seed
-        self.meta = dict(meta or {}, lr=lr)
+        self.meta = dict(meta or {})
         self.history: list[dict] = []
         self.stopped_early = False
         self._rng_state: torch.Tensor | None = None
+        self._resume: dict | None = None  # a checkpoint's state, re-applied once fit() makes the schedule
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, device: torch.device | str | None = None) -> "Trainer":
-        """A trainer holding the model saved at ``path``, ready to predict (``weights_only=True``)."""
+    def from_checkpoint(cls, path: str | os.PathLike, device: torch.device | str | None = None, prepare=None) -> "Trainer":
+        """A trainer holding the model, optimiser and recipe saved at ``path`` (``weights_only=True``).
+
+        Ready to predict, or to train on with :meth:`fit` and the same checkpoint path.
+        """
+        from .models import build_model
+
         state = load_checkpoint(path)
         meta = state["meta"]
-        model = build_model(meta["model"], num_classes=len(meta["classes"]), image_size=meta["image_size"])
+        model = build_model(meta["model"], num_classes=len(meta["classes"]), image_size=meta["image_size"],
+                            **meta.get("model_options", {}))
         model.load_state_dict(state["model_state"])
-        trainer = cls(model, lr=meta["lr"], seed=state["seed"], device=device, meta=meta)
+        trainer = cls(model, Recipe(**meta["recipe"]), seed=state["seed"], device=device, meta=meta, prepare=prepare)
+        trainer.optimizer.load_state_dict(state["optimizer_state"])
+        if state.get("scaler_state"):
+            trainer.scaler.load_state_dict(state["scaler_state"])
         trainer.history = list(state["history"])
+        trainer.stopped_early = state.get("stopped_early", False)
+        trainer._rng_state = state["rng_state"]
+        trainer._resume = state  # fit() re-applies optimiser and schedule once it has made the schedule
         trainer.model.eval()
         return trainer
 
-    # ------------------------------------------------------------------ one step at a time
+# ------------------------------------------------------------------ one step at a time
 
-    def _to_device(self, x: torch.Tensor) -> torch.Tensor:
-        return x.to(self.device, memory_format=self.memory_format, non_blocking=True)
+    def _batch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Move a batch to the device; raw uint8 pixels are prepared (augmented) there."""
+        x = x.to(self.device, non_blocking=True)
+        if x.dtype == torch.uint8:
+            if self.prepare is None:
+                raise ValueError("This loader gives raw uint8 batches: pass prepare=data.prepare_train to the Trainer.")
+            x = self.prepare(x)
+        return x.contiguous(memory_format=self.memory_format), y.to(self.device, non_blocking=True)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Forward, loss, zero_grad, backward, step (and the schedule's step); returns the loss on the device."""
+        with amp.autocast(self.precision, self.device):
+            loss = self.loss_fn(self.model(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler:
+            self.scheduler.step()
+        return loss.detach()
 
     def _train_epoch(self, loader, bar) -> float:
         self.model.train()
-        total, count = 0.0, 0
+        total, count = torch.zeros((), device=self.device), 0
         bar.reset(total=len(loader))
         for x, y in loader:
-            x, y = self._to_device(x), y.to(self.device)
-            loss = self.loss_fn(self.model(x), y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            if self.scheduler:
-                self.scheduler.step()
-            total += loss.item() * len(y)
+            x, y = self._batch(x, y)
+            total += self.train_step(x, y).float() * len(y)  # summed on the device: no sync per step
             count += len(y)
             bar.update()
-        return total / count
+        return float(total) / count
 
-    @torch.no_grad()
     def _logits(self, loader) -> tuple[torch.Tensor, torch.Tensor]:
-        self.model.eval()
-        labels, logits = [], []
-        for x, y in loader:
-            logits.append(self.model(self._to_device(x)).float().cpu())
-            labels.append(y)
-        return torch.cat(labels), torch.cat(logits)
-
-    def predict(self, loader) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return ``(true labels, predicted labels, class probabilities)`` for a loader."""
-        labels, logits = self._logits(loader)
-        probs = torch.softmax(logits, dim=1).numpy()
-        return labels.numpy(), probs.argmax(axis=1), probs
+        return logits_and_labels(self.model, loader, precision=self.precision)
 
     def validate(self, loader) -> dict:
         """Loss, accuracy, macro precision and macro recall on ``loader``."""
-        labels, logits = self._logits(loader)
+        logits, labels = self._logits(loader)
         y_true, y_pred = labels.numpy(), logits.argmax(dim=1).numpy()
         return {
             "val_loss": self.loss_fn(logits, labels).item(),
@@ -197,10 +232,14 @@ class Trainer:
         not improved for ``patience`` epochs in a row. A one-cycle schedule spans
         ``epochs`` epochs of ``train_loader``.
         """
-        if self.one_cycle and self.scheduler is None:
+        if self.recipe.one_cycle and self.scheduler is None:
             self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                self.optimizer, max_lr=self.lr, total_steps=epochs * len(train_loader)
+                self.optimizer, max_lr=self.recipe.lr, total_steps=epochs * len(train_loader)
             )
+            if self._resume and self._resume.get("scheduler_state"):
+                # OneCycleLR's constructor resets the learning rate and momentum: restore the saved ones
+                self.optimizer.load_state_dict(self._resume["optimizer_state"])
+                self._load_scheduler(self._resume["scheduler_state"], "this checkpoint")
         if checkpoint and Path(checkpoint).exists():
             self.load_checkpoint(checkpoint)
         if self._rng_state is None:
@@ -213,6 +252,8 @@ class Trainer:
         for epoch in range(done + 1, epochs + 1):
             if patience is not None and self._epochs_without_improvement() >= patience:
                 self.stopped_early = True
+                if checkpoint:
+                    self.save_checkpoint(checkpoint)  # so the run counts as finished
                 break
             start = time.perf_counter()
             train_loss = self._train_epoch(train_loader, batches)
@@ -243,7 +284,9 @@ class Trainer:
             "model_state": self.model.state_dict(),
             "optimizer_state": self.optimizer.state_dict(),
             "scheduler_state": self.scheduler.state_dict() if self.scheduler else None,
+            "scaler_state": self.scaler.state_dict(),
             "history": self.history,
+            "stopped_early": self.stopped_early,
             "rng_state": self._rng_state if self._rng_state is not None else torch.get_rng_state(),
             "seed": self.seed,
             "meta": self.meta,
@@ -255,26 +298,29 @@ class Trainer:
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         """Restore a checkpoint written by :meth:`save_checkpoint` (``weights_only=True``)."""
         state = load_checkpoint(path)
-        mine = {k: self.meta.get(k) for k in ("model", "image_size", "classes", "source")}
-        theirs = {k: state["meta"].get(k) for k in mine}
+        mine, theirs = self.meta.get("run_id"), state["meta"].get("run_id")
         if mine != theirs:
-            raise ValueError(
-                f"Checkpoint '{path}' was made for {theirs}, not {mine}: delete it or pick another path."
-            )
+            raise ValueError(f"Checkpoint '{path}' belongs to run {theirs}, not {mine}: delete it or pick another path.")
         self.model.load_state_dict(state["model_state"])
         self.optimizer.load_state_dict(state["optimizer_state"])
         if self.scheduler and state.get("scheduler_state"):
-            planned = state["scheduler_state"]["total_steps"]
-            if planned != self.scheduler.total_steps:
-                raise ValueError(
-                    f"Checkpoint '{path}' follows a one-cycle schedule of {planned} steps, not "
-                    f"{self.scheduler.total_steps}: resume with its number of epochs, or delete it to start again."
-                )
-            self.scheduler.load_state_dict(state["scheduler_state"])
+            self._load_scheduler(state["scheduler_state"], f"Checkpoint '{path}'")
+        if state.get("scaler_state"):
+            self.scaler.load_state_dict(state["scaler_state"])
         self.history = list(state["history"])
+        self.stopped_early = state.get("stopped_early", False)
         self._rng_state = state["rng_state"]
         self.seed = state["seed"]
         log.info("resumed %s after %d epochs", path, len(self.history))
+
+    def _load_scheduler(self, state: dict, what: str) -> None:
+        planned = state["total_steps"]
+        if planned != self.scheduler.total_steps:
+            raise ValueError(
+                f"{what} follows a one-cycle schedule of {planned} steps, not "
+                f"{self.scheduler.total_steps}: resume with its number of epochs, or delete it to start again."
+            )
+        self.scheduler.load_state_dict(state)
 
     # ------------------------------------------------------------------ learning-rate range test
 
@@ -303,11 +349,8 @@ class Trainer:
                 except StopIteration:
                     batches = iter(loader)
                     x, y = next(batches)
-                loss = self.loss_fn(self.model(self._to_device(x)), y.to(self.device))
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                smooth = loss.item() if smooth is None else smoothing * loss.item() + (1 - smoothing) * smooth
+                loss = self.train_step(*self._batch(x, y))
+                smooth = float(loss) if smooth is None else smoothing * float(loss) + (1 - smoothing) * smooth
                 lrs.append(lr)
                 losses.append(smooth)
                 best = min(best, smooth)
@@ -326,80 +369,3 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at '{path}': train a model first (make train) or fix the path.")
     return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def train_and_evaluate(
-    name: str,
-    data,
-    out,
-    epochs: int | None = None,
-    batch_size: int = 32,
-    seed: int = 42,
-    patience: int | None = None,
-    train_subset: int | None = None,
-    progress: bool = True,
-    recipe: Recipe | None = None,
-    make_model: Callable[[], nn.Module] | None = None,
-):
-    """The whole recipe for one model, shared by the notebooks and the CLI.
-
-    Build the model with ``seed``, train it as :data:`RECIPES` says for ``epochs``
-    (default: the recipe's), resuming ``out.checkpoints/<name>.pt`` if a run was
-    interrupted, evaluate it on the test half and write ``out.results/<name>.json``.
-    Returns ``(trainer, test evaluation, results record)``.
-
-    ``train_subset`` trains on the first N shuffled training images only, for quick
-    passes. ``recipe`` and ``make_model`` (called after seeding) replace the named
-    model's recipe and architecture, for ablations (``benchmarks/ablation.py``);
-    ``name`` then only names the files.
-    """
-    recipe = recipe or RECIPES[name]
-    epochs = epochs or recipe.epochs
-    train_loader, val_loader, test_loader = make_loaders(data, batch_size)
-    if train_subset:
-        picked = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:train_subset]
-        train_loader = DataLoader(Subset(data.train, picked.tolist()), batch_size=batch_size, shuffle=True)
-    seed_everything(seed)
-    model = make_model() if make_model else build_model(name, num_classes=len(data.classes), image_size=data.image_size)
-    meta = {
-        "model": name,
-        "classes": data.classes,
-        "image_size": data.image_size,
-        "source": data.source,
-        "mean": list(data.normalize.mean),
-        "std": list(data.normalize.std),
-    }
-    trainer = Trainer(
-        model, lr=recipe.lr, seed=seed, meta=meta, weight_decay=recipe.weight_decay,
-        label_smoothing=recipe.label_smoothing, one_cycle=recipe.one_cycle,
-    )
-    trainer.fit(
-        train_loader, val_loader, epochs, patience=patience, checkpoint=Path(out.checkpoints) / f"{name}.pt",
-        progress=progress,
-    )
-    test = evaluate(trainer, test_loader, data.classes)
-    record = results_record(
-        name, trainer, test, data.source, batch_size=batch_size, image_size=data.image_size,
-        train_images=len(train_loader.dataset), test_images=len(test.y_true), test_indices=list(data.test.indices),
-        recipe=asdict(recipe),
-    )
-    save_results(out.results, record)
-    return trainer, test, record
-
-
-def load_or_train_briefly(name: str, data, out, seed: int = 42) -> Trainer:
-    """The model trained by its notebook (``out.checkpoints/<name>.pt``), ready to predict.
-
-    Without that checkpoint, train one epoch on 256 images in ``scratch/`` instead (a
-    brief run must never overwrite real results) and say so, so that a notebook that
-    only looks at a model still runs on its own.
-    """
-    checkpoint = Path(out.checkpoints) / f"{name}.pt"
-    if checkpoint.exists():
-        print(f"using the {name} checkpoint in {checkpoint.parent.name}/")
-    else:
-        print(f"no {name} checkpoint: training {name} briefly (1 epoch on 256 images) so there is something to look at")
-        brief = output_dirs(data.source, quick=True)
-        checkpoint = brief.checkpoints / f"{name}.pt"
-        train_and_evaluate(name, data, brief, epochs=1, batch_size=16, seed=seed, train_subset=256, progress=False)
-    return Trainer.from_checkpoint(checkpoint)

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from . import plots
+from .dropout import dropout_sums
 from .gradcam import gradcam
-from .models import dropout_sums
 
 
 class _Explorer:

@@ -1,5 +1,6 @@
 """Grad-CAM: heatmaps have the image's size and point at the evidence for the asked class; the border test."""
 
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
@@ -7,7 +8,6 @@ from torchvision.transforms import v2
 
 from mri_helpers.gradcam import blank_border, border_sensitivity, colour_sensitivity, examples, gradcam, to_grey
 from mri_helpers.models import build_model
-from mri_helpers.training import Trainer
 
 
 class TwoSpots(nn.Module):
@@ -71,14 +71,19 @@ def test_blank_border_paints_only_the_frame():
 
 
 class Reader(nn.Module):
-    """Predicts class 1 when the mean of the pixels in ``region`` is positive, else class 0."""
+    """Predicts class 1 when the mean of the pixels in ``region`` is positive, else class 0.
+
+    The mean is a fixed linear read-out: a weight of ``1 / (3 * region size)`` on every
+    pixel of ``region`` in each channel.
+    """
 
     def __init__(self, region):
         super().__init__()
-        self.region, self.unused = region, nn.Parameter(torch.zeros(1))
+        weight = region.float().expand(3, -1, -1) / (3 * region.sum())
+        self.weight = nn.Parameter(weight.clone(), requires_grad=False)
 
     def forward(self, x):
-        score = x[..., self.region].mean(dim=(1, 2))
+        score = (x * self.weight).sum(dim=(1, 2, 3))
         return torch.stack([torch.zeros_like(score), score], dim=1)
 
 
@@ -89,8 +94,7 @@ def test_border_sensitivity_separates_border_readers_from_centre_readers():
     centre = ~border
     centre[:4], centre[-4:], centre[:, :4], centre[:, -4:] = False, False, False, False
     data = TensorDataset(images, labels)
-    reads_border = Trainer(Reader(border), lr=1e-3, device="cpu")
-    reads_centre = Trainer(Reader(centre), lr=1e-3, device="cpu")
+    reads_border, reads_centre = Reader(border), Reader(centre)
     assert border_sensitivity(reads_border, data, NORMALIZE, (0.0, 0.1)) == {0.0: 1.0, 0.1: 0.0}
     assert border_sensitivity(reads_centre, data, NORMALIZE, (0.0, 0.1, 0.2), batch_size=3) == {0.0: 1.0, 0.1: 1.0, 0.2: 1.0}
 
@@ -107,14 +111,19 @@ def test_to_grey_removes_colour_and_keeps_grey():
 
 
 class RedderThanGreen(nn.Module):
-    """Predicts class 1 when the first channel is brighter than the second on average: a colour reader."""
+    """Predicts class 1 when the first channel is brighter than the second on average: a colour reader.
+
+    A 1x1 convolution weighs the channels +1, -1 and 0; the map is then averaged.
+    """
 
     def __init__(self):
         super().__init__()
-        self.unused = nn.Parameter(torch.zeros(1))
+        self.mix = nn.Conv2d(3, 1, kernel_size=1, bias=False)
+        with torch.no_grad():
+            self.mix.weight.copy_(torch.tensor([1.0, -1.0, 0.0]).view(1, 3, 1, 1))
 
     def forward(self, x):
-        score = (x[:, 0] - x[:, 1]).mean(dim=(1, 2))
+        score = self.mix(x).mean(dim=(1, 2, 3))
         return torch.stack([torch.zeros_like(score), score], dim=1)
 
 
@@ -122,6 +131,29 @@ def test_colour_sensitivity_counts_changed_predictions():
     pixels = torch.full((5, 3, 8, 8), 0.5)
     pixels[:3, 0] += 0.2  # three red-tinted images
     data = TensorDataset(NORMALIZE(pixels), torch.zeros(5, dtype=torch.long))
-    assert colour_sensitivity(Trainer(RedderThanGreen(), lr=1e-3, device="cpu"), data, NORMALIZE, batch_size=2) == 3
-    assert colour_sensitivity(Trainer(Reader(torch.ones(8, 8, dtype=torch.bool)), lr=1e-3, device="cpu"),
-                              data, NORMALIZE) == 0  # reads brightness only: greying keeps the mean
+    assert colour_sensitivity(RedderThanGreen(), data, NORMALIZE, batch_size=2) == 3
+    assert colour_sensitivity(Reader(torch.ones(8, 8, dtype=torch.bool)), data, NORMALIZE) == 0  # brightness only
+
+
+def test_sensitivities_run_a_course_model_on_a_dataset(small_root):
+    """The notebook's call: a course model (not a trainer) and the test half of the data."""
+    from mri_helpers.datasets import load_datasets
+
+    data = load_datasets(small_root, image_size=32)
+    torch.manual_seed(0)
+    model = build_model("cnn0", image_size=32)
+    scores = border_sensitivity(model, data.test, data.normalize, (0.0, 0.25), batch_size=5)
+    predictions = model.eval()(torch.stack([data.test[i][0] for i in range(len(data.test))])).argmax(dim=1)
+    assert scores[0.0] == pytest.approx(float((predictions == torch.as_tensor(data.test.labels)).double().mean()))
+    assert set(scores) == {0.0, 0.25} and all(0 <= v <= 1 for v in scores.values())
+    assert colour_sensitivity(model, data.test, data.normalize) == 0  # the phantoms are grey already
+
+
+def test_sensitivities_accept_a_model_without_parameters():
+    class BrightIsOne(nn.Module):
+        def forward(self, x):
+            score = x.mean(dim=(1, 2, 3))
+            return torch.stack([torch.zeros_like(score), score], dim=1)
+
+    data = TensorDataset(torch.ones(4, 3, 20, 20), torch.ones(4, dtype=torch.long))
+    assert border_sensitivity(BrightIsOne(), data, NORMALIZE, (0.0,)) == {0.0: 1.0}

@@ -1,13 +1,12 @@
 """The leakage audit finds planted duplicates and near-duplicates, and nothing in a clean set."""
 
-import json
 import shutil
 
 import numpy as np
 from PIL import Image, ImageEnhance
 
 from mri_helpers import leakage
-from mri_helpers.data import load_datasets
+from mri_helpers.datasets import load_datasets
 
 
 def test_clean_set_has_no_twins(small_root):
@@ -29,7 +28,8 @@ def test_planted_twins_are_found(root_copy):
 
     data = load_datasets(root_copy, image_size=64)
     result = leakage.audit_dataset(data)
-    files = data.val.dataset.files
+    files = data.testing.files
+    assert len(files) == 28 and len(result["nearest"]) == 28  # the audit covers all of Testing, both halves
     found = {files[j].split("/")[-1] for j in result["test_with_twin"]}
     assert found == {"copied.jpg", "reencoded.png", "resized.jpg", "brighter.jpg"}
     assert result["testing_with_exact_twin_in_training"] == 2
@@ -42,18 +42,3 @@ def test_hamming_counts_bits():
     a = np.packbits(np.array([[1, 0, 1, 1, 0, 0, 0, 0]], dtype=bool), axis=1)
     b = np.packbits(np.array([[1, 0, 0, 1, 0, 0, 0, 1], [1, 0, 1, 1, 0, 0, 0, 0]], dtype=bool), axis=1)
     assert leakage.hamming(a, b).tolist() == [[2, 0]]
-
-
-def test_deduplicated_accuracy_uses_stored_predictions():
-    record = {"test_indices": [5, 6, 7, 8], "test_labels": [0, 1, 2, 3], "test_predictions": [0, 0, 2, 3]}
-    assert leakage.deduplicated_accuracy(record, twins=[7, 8]) == (0.5, 2)
-    assert leakage.deduplicated_accuracy(record, twins=[]) == (0.75, 4)
-
-
-def test_deduplicated_score_is_added_to_the_results_json(tmp_path):
-    record = {"model": "cnn1", "test_indices": [5, 6, 7, 8], "test_labels": [0, 1, 2, 3],
-              "test_predictions": [0, 0, 2, 3], "test_accuracy": 0.75}
-    (tmp_path / "cnn1.json").write_text(json.dumps(record))
-    updated = leakage.add_deduplicated_score(tmp_path, "cnn1", twins=[5])
-    assert json.loads((tmp_path / "cnn1.json").read_text()) == updated
-    assert updated == dict(record, dedup_test_accuracy=2 / 3, dedup_test_images=3)

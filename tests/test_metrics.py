@@ -1,44 +1,48 @@
-"""Reports carry the right class names; results JSON holds what the README needs."""
+"""Reports carry the right class names; evaluation takes any model and any loader."""
 
-import json
-from pathlib import Path
-
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from mri_helpers.metrics import (
-    comparison_rows, comparison_table, evaluate, load_results, results_record, results_table, save_results,
-)
-from mri_helpers.training import Trainer
+from mri_helpers.metrics import evaluate, logits_and_labels, model_device, predict
+from mri_helpers.models import build_model
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
 
 
 class Oracle(nn.Module):
-    """Predicts the class written in each image's first pixel: outputs are known in advance."""
+    """Predicts the class written in each image's first pixel: outputs are known in advance.
+
+    A lookup table (an embedding with a scaled identity) turns that pixel into logits.
+    """
 
     def __init__(self):
         super().__init__()
-        self.unused = nn.Parameter(torch.zeros(1))
+        self.table = nn.Embedding(4, 4)
+        with torch.no_grad():
+            self.table.weight.copy_(torch.eye(4) * 10)
 
     def forward(self, x):
-        return nn.functional.one_hot(x[:, 0, 0, 0].long(), 4).float() * 10
+        return self.table(x[:, 0, 0, 0].long())
 
 
-def _known_predictions():
+def _known_loader():
     # supports: glioma 5, meningioma 3, notumor 7, pituitary 2 (all different, so a
     # reversed or shifted name order cannot pass)
     labels = torch.tensor([0] * 5 + [1] * 3 + [2] * 7 + [3] * 2)
     predicted = labels.clone()
     predicted[:2] = 2  # two gliomas called "notumor"
     images = predicted.float().view(-1, 1, 1, 1).expand(-1, 3, 4, 4).contiguous()
-    trainer = Trainer(Oracle(), lr=1e-3, device="cpu", meta={"model": "oracle"})
-    return trainer, evaluate(trainer, DataLoader(TensorDataset(images, labels), batch_size=4), CLASSES)
+    return DataLoader(TensorDataset(images, labels), batch_size=4)
+
+
+def _known_predictions():
+    return evaluate(Oracle(), _known_loader(), CLASSES)
 
 
 def test_each_report_row_has_the_right_name_and_support():
-    _, ev = _known_predictions()
+    ev = _known_predictions()
     report = ev.report_dict()
     assert {name: report[name]["support"] for name in CLASSES} == {
         "glioma": 5, "meningioma": 3, "notumor": 7, "pituitary": 2,
@@ -49,94 +53,47 @@ def test_each_report_row_has_the_right_name_and_support():
     assert rows["glioma"][-1] == "5" and rows["pituitary"][-1] == "2"
     assert rows["glioma"][2] == "0.600"  # recall column
     assert ev.accuracy == 15 / 17
+    assert ev.macro_f1 == pytest.approx((0.75 + 1 + 14 / 16 + 1) / 4)  # glioma F1 0.75, notumor 2*7/(9+7)
 
 
 def test_confusion_matrix_rows_are_true_classes():
-    _, ev = _known_predictions()
-    assert ev.confusion().tolist() == [[3, 0, 2, 0], [0, 3, 0, 0], [0, 0, 7, 0], [0, 0, 0, 2]]
+    assert _known_predictions().confusion().tolist() == [[3, 0, 2, 0], [0, 3, 0, 0], [0, 0, 7, 0], [0, 0, 0, 2]]
 
 
-def test_results_json_round_trip(tmp_path):
-    trainer, ev = _known_predictions()
-    trainer.history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9, "val_accuracy": 0.5,
-                        "val_precision": 0.5, "val_recall": 0.5, "seconds": 12.5}]
-    record = results_record("oracle", trainer, ev, "synthetic", batch_size=4)
-    path = save_results(tmp_path, record)
-    loaded = json.loads(path.read_text())
-    assert path.name == "oracle.json"
-    assert loaded["parameters"] == 1 and loaded["data_source"] == "synthetic"
-    assert loaded["epochs"] == 1 and loaded["train_seconds"] == 12.5
-    assert loaded["confusion_matrix"][0] == [3, 0, 2, 0]
-    assert loaded["classes"] == CLASSES and loaded["batch_size"] == 4
-    assert loaded["test_accuracy"] == ev.accuracy and loaded["seed"] == 42
-    assert loaded["test_labels"][:6] == [0, 0, 0, 0, 0, 1] and loaded["test_predictions"][:3] == [2, 2, 0]
+def test_predict_gives_labels_predictions_and_probabilities():
+    y_true, y_pred, probs = predict(Oracle(), _known_loader())
+    assert y_true.tolist() == [0] * 5 + [1] * 3 + [2] * 7 + [3] * 2
+    assert y_pred.tolist() == [2, 2] + [0] * 3 + [1] * 3 + [2] * 7 + [3] * 2
+    assert probs.shape == (17, 4) and probs.dtype == "float32"
+    assert probs[0].tolist() == pytest.approx(torch.softmax(torch.tensor([0.0, 0, 10, 0]), 0).tolist())
 
 
-def test_results_table_from_fixture_json(tmp_path):
-    history = [{"val_accuracy": 0.5}, {"val_accuracy": 0.75}]
-    (tmp_path / "notebook_times.json").write_text(json.dumps({"seconds": {"01": 3}}))
-    for name, acc in (("cnn0", 0.7), ("cnn3", 0.9)):
-        (tmp_path / f"{name}.json").write_text(json.dumps({"model": name,
-            "parameters": 33488 if name == "cnn0" else 9369668, "epochs": 2, "train_seconds": 90,
-            "device": "cpu", "history": history, "test_accuracy": acc, "test_macro_f1": acc - 0.05,
-        }))
-    record = json.loads((tmp_path / "cnn3.json").read_text())
-    (tmp_path / "cnn3.json").write_text(json.dumps(dict(record, dedup_test_accuracy=0.8, dedup_test_images=500)))
-    lines = results_table(load_results(tmp_path)).splitlines()
-    assert lines[2] == "| cnn0 | 33,488 | 2 | 1.5 min (cpu) | 0.750 | 0.700 | - | 0.650 | 0.72 (test) |"
-    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | 0.800 (500) | 0.850 | 0.93 (validation) |"
-    assert len(lines) == 4
+def test_logits_come_back_as_float32_on_the_cpu_in_eval_mode():
+    torch.manual_seed(0)
+    model = build_model("cnn0", image_size=32).to(memory_format=torch.channels_last).train()
+    layouts = []
+    model.conv1.register_forward_pre_hook(lambda m, args: layouts.append(
+        args[0].is_contiguous(memory_format=torch.channels_last)))
+    images, labels = torch.randn(10, 3, 32, 32), torch.arange(10) % 4
+    loader = DataLoader(TensorDataset(images, labels), batch_size=4)
+    logits, got = logits_and_labels(model, loader)
+    assert not model.training  # dropout off
+    assert logits.shape == (10, 4) and logits.dtype == torch.float32 and logits.device.type == "cpu"
+    assert got.tolist() == labels.tolist() and layouts == [True, True, True]  # input follows the model's layout
+    with torch.no_grad():
+        assert torch.allclose(logits, model(images), atol=1e-5)
+    low, _ = logits_and_labels(model, loader, precision="bf16")
+    assert low.dtype == torch.float32 and torch.allclose(low, logits, atol=0.1)
+    assert model_device(model).type == "cpu"
 
 
-def test_readme_tables_are_generated_between_markers(tmp_path):
-    from mri_helpers.metrics import update_readme
+class Constant(nn.Module):
+    """A model without parameters: always says "notumor"."""
 
-    readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\n"
-                      "<!-- speed:start -->\n<!-- speed:end -->\nend\n")
-    results, bench = tmp_path / "results", tmp_path / "bench"
-    results.mkdir()
-    bench.mkdir()
-    (results / "cnn2.json").write_text(json.dumps({
-        "model": "cnn2", "parameters": 146860, "epochs": 10, "train_seconds": 600, "device": "cpu",
-        "history": [{"val_accuracy": 0.8}], "test_accuracy": 0.81, "test_macro_f1": 0.8,
-    }))
-    assert update_readme(readme, results, bench)
-    text = readme.read_text()
-    assert "| cnn2 | 146,860 | 10 | 10.0 min (cpu) | 0.800 | 0.810 | - | 0.800 | 0.81 (test) |" in text
-    assert "old" not in text and "Run `make bench` to measure." in text and text.endswith("end\n")
-    (bench / "data_pipeline.json").write_text(json.dumps({
-        "images": 64, "image_size": 256, "data_source": "real", "seed_style_img_per_s": 100, "cached_img_per_s": 450,
-        "speedup": 4.5}))
-    (bench / "train_throughput.json").write_text(json.dumps({"models": {"cnn0": {
-        "image_size": 256, "train_img_per_s": 190, "inference_img_per_s": 900, "epoch_seconds": 30,
-        "seed_style_epoch_seconds": 150, "epoch_speedup": 5.0}, "bestnet": {
-        "image_size": 128, "train_img_per_s": 120, "inference_img_per_s": 450, "epoch_seconds": 48,
-        "seed_style_epoch_seconds": None, "epoch_speedup": None}}}))
-    assert update_readme(readme, results, bench)
-    assert "| cnn0 (256 px) | 190 | 900 | 0.5 min | 2.5 min | 5.0x |" in readme.read_text()
-    assert "| bestnet (128 px) | 120 | 450 | 0.8 min | - | - |" in readme.read_text()
-    assert "**4.5x**" in readme.read_text()
-    assert not update_readme(readme, results, bench)
+    def forward(self, x):
+        return torch.tensor([0.0, 0.0, 1.0, 0.0]).expand(len(x), 4)
 
 
-FIXTURES = Path(__file__).parent / "fixtures" / "comparison"
-
-
-def test_comparison_table_from_fixture_json():
-    results = load_results(FIXTURES / "results")
-    assert set(results) == {"bestnet", "cnn0", "cnn3"}  # leakage.json has no "model": not a model
-    speed = json.loads((FIXTURES / "train_throughput.json").read_text())
-    rows = comparison_rows(results, speed)
-    assert list(rows) == ["bestnet", "cnn3"]  # cnn0 has no benchmark entry, so no row
-    assert rows["cnn3"] == {
-        "parameters": 9369668, "macs": 1107296256, "image_size": 256, "train_img_per_s": 16.8,
-        "inference_img_per_s": 61.2, "epochs": 10, "train_minutes": 56.0, "test_accuracy": 0.945,
-        "dedup_test_accuracy": 0.947, "test_macro_f1": 0.941,
-    }
-    assert rows["bestnet"]["dedup_test_accuracy"] is None
-    lines = comparison_table(rows).splitlines()
-    assert lines[0] == ("| model | parameters | MACs per image | input px | train img/s | inference img/s | epochs "
-                        "| wall time (min) | test acc | de-duplicated test acc | test macro F1 |")
-    assert lines[2] == "| bestnet | 1.17 M | 195.89 M | 128 | 120 | 456 | 14 | 11.5 | 0.975 | - | 0.974 |"
-    assert lines[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.945 | 0.947 | 0.941 |"
+def test_a_model_without_parameters_can_be_evaluated():
+    ev = evaluate(Constant(), _known_loader(), CLASSES)
+    assert ev.y_pred.tolist() == [2] * 17 and ev.accuracy == 7 / 17

@@ -3,8 +3,16 @@
 import pytest
 import torch
 
+from mri_helpers.dropout import dropout_sums
 from mri_helpers.models import (
-    SPECS, BestNet, build_model, dropout_sums, format_shape_table, layer_parameters, macs, shape_table,
+    MODELS,
+    SPECS,
+    BestNet,
+    build_model,
+    format_shape_table,
+    layer_parameters,
+    macs,
+    shape_table,
 )
 from mri_helpers.training import RECIPES
 
@@ -17,7 +25,7 @@ EXPECTED = {
         "fc1": 8_389_120, "fc2": 2_052,
     },
 }
-TOTALS = {"cnn0": 33_488, "cnn1": 266_364, "cnn2": 146_860, "cnn3": 9_369_668}
+TOTALS = {"cnn0": 33_488, "cnn1": 266_364, "cnn2": 146_860, "cnn3": 9_369_668, "bestnet": 1_169_172}
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -42,6 +50,26 @@ def test_flatten_follows_image_size():
         build_model("cnn9")
 
 
+def test_options_go_to_bestnet_only():
+    assert MODELS == ("cnn0", "cnn1", "cnn2", "cnn3", "bestnet")
+    plain = build_model("bestnet", batch_norm=False)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert all(c.bias is not None for c in plain.convs)
+    with pytest.raises(ValueError, match="'cnn0' takes no options, got \\['batch_norm'\\]"):
+        build_model("cnn0", batch_norm=False)
+
+
+def test_new_modules_leave_the_state_dicts_unchanged():
+    """Checkpoints written before flatten and gap became modules must still load."""
+    assert list(build_model("cnn0").state_dict()) == [
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias",
+        "conv4.weight", "conv4.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    keys = list(build_model("bestnet").state_dict())
+    assert keys[:6] == ["stages.0.0.weight", "stages.0.1.weight", "stages.0.1.bias", "stages.0.1.running_mean",
+                        "stages.0.1.running_var", "stages.0.1.num_batches_tracked"]
+    assert keys[-2:] == ["fc.weight", "fc.bias"] and not any(k.startswith(("gap", "flatten")) for k in keys)
+
+
 def test_layers_and_dropout_placement():
     cnn2, cnn3 = build_model("cnn2"), build_model("cnn3")
     assert [c.kernel_size + c.padding + c.stride for c in cnn2.convs] == [(3, 3, 1, 1, 1, 1)] * 5
@@ -50,17 +78,57 @@ def test_layers_and_dropout_placement():
     assert RECIPES["cnn3"].lr == 7e-4 and RECIPES["cnn0"].lr == 3e-4
 
 
-def test_shape_table_is_computed():
+CNN0_ROWS = [
+    ("input", (3, 256, 256), 0),
+    ("conv1 + ReLU", (4, 256, 256), 112),
+    ("pool", (4, 128, 128), 0),
+    ("conv2 + ReLU", (4, 128, 128), 148),
+    ("pool", (4, 64, 64), 0),
+    ("conv3 + ReLU", (4, 64, 64), 148),
+    ("pool", (4, 32, 32), 0),
+    ("conv4 + ReLU", (4, 32, 32), 148),
+    ("pool", (4, 16, 16), 0),
+    ("flatten + Dropout", (1024,), 0),
+    ("fc1 + ReLU + Dropout", (32,), 32_800),
+    ("fc2", (4,), 132),
+]
+
+
+def test_shape_table_rows_for_cnn0():
+    assert shape_table(build_model("cnn0"), 256) == CNN0_ROWS
+    small = shape_table(build_model("cnn0", image_size=64), 64)
+    assert [name for name, *_ in small] == [name for name, *_ in CNN0_ROWS]
+    assert small[-3] == ("flatten + Dropout", (64,), 0) and small[-2] == ("fc1 + ReLU + Dropout", (32,), 2_080)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_shape_table_total_is_the_parameter_count(name):
+    size = RECIPES[name].image_size
+    model = build_model(name, image_size=size)
+    rows = shape_table(model, size)
+    assert sum(n for *_, n in rows) == sum(p.numel() for p in model.parameters()) == TOTALS[name]
+    assert rows[0] == ("input", (3, size, size), 0) and rows[-1][1] == (4,)
+    assert sum(1 for step, *_ in rows if step == "pool") == (4 if name in ("cnn0", "cnn1", "bestnet") else 5)
+    convs = [step for step, *_ in rows if "conv" in step or step.startswith("stages.")]
+    assert len(convs) == len(model.convs)  # every convolution has its own row
+    assert not model.training  # traced in evaluation mode
+
+
+def test_shape_table_follows_the_model_cnn2_and_bestnet():
     rows = shape_table(build_model("cnn2"), 256)
-    shapes = {step: shape for step, shape, _ in rows}
-    assert shapes["input"] == (3, 256, 256)
-    assert shapes["conv1 + ReLU"] == (4, 256, 256) and shapes["pool1"] == (4, 128, 128)
-    assert shapes["pool5"] == (32, 8, 8) and shapes["flatten"] == (2048,)
-    assert shapes["fc2 (logits)"] == (4,)
-    assert sum(n for *_, n in rows) == 146_860
+    assert [step for step, *_ in rows][-4:] == ["pool", "flatten + Dropout", "fc1 + ReLU", "fc2"]
+    assert rows[-5] == ("conv5 + ReLU", (32, 16, 16), 9_248) and rows[-4] == ("pool", (32, 8, 8), 0)
+    assert rows[-3] == ("flatten + Dropout", (2048,), 0)
     text = format_shape_table(rows)
-    assert "pool5                 32 x 8 x 8             0" in text
+    assert "pool                       32 x 8 x 8             0" in text
     assert text.splitlines()[-1].split() == ["total", "146,860"]
+
+    best = shape_table(build_model("bestnet"), 128)
+    assert best[1] == ("stages.0.0 + BatchNorm2d + ReLU", (16, 128, 128), 3 * 16 * 9 + 2 * 16)
+    assert best[-3:] == [("gap", (256, 1, 1), 0), ("flatten + Dropout", (256,), 0), ("fc", (4,), 256 * 4 + 4)]
+    assert ("stages.4.3 + BatchNorm2d + ReLU", (256, 8, 8), 256 * 256 * 9 + 2 * 256) in best
+    plain = shape_table(build_model("bestnet", batch_norm=False), 128)
+    assert plain[1] == ("stages.0.0 + ReLU", (16, 128, 128), 3 * 16 * 9 + 16)
 
 
 def test_dropout_keeps_the_mean_and_widens_the_spread():
@@ -83,10 +151,7 @@ def test_bestnet_layers_and_parameters():
     assert params["stages.0.0"] == 3 * 16 * 9 and params["stages.0.1"] == 2 * 16
     assert params["stages.4.3"] == 256 * 256 * 9 and params["fc"] == 256 * 4 + 4
     assert sum(params.values()) == 1_169_172
-    rows = shape_table(model, 128)
-    shapes = {step: shape for step, shape, _ in rows}
-    assert shapes["stage1 (1x conv+BN)"] == (16, 128, 128) and shapes["stage5 (2x conv+BN)"] == (256, 8, 8)
-    assert shapes["global avg pool"] == (256,) and sum(n for *_, n in rows) == 1_169_172
+    assert sum(n for *_, n in shape_table(model, 128)) == 1_169_172
     # the ablation's variant: biases instead of batch norm's 2 numbers per channel (944 channels in all)
     plain = BestNet(batch_norm=False)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())

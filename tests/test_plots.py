@@ -5,6 +5,7 @@ import torch
 from torchvision.transforms import v2
 
 from mri_helpers import plots
+from mri_helpers.transforms import unnormalize
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
 HISTORY = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 20} for e in (1, 2, 3)]
@@ -33,7 +34,10 @@ def test_grids():
 
 def test_unnormalize_inverts_normalize():
     x = torch.rand(3, 8, 8)
-    assert torch.allclose(plots.unnormalize(NORMALIZE(x), NORMALIZE), x, atol=1e-6)
+    assert torch.allclose(unnormalize(NORMALIZE(x), NORMALIZE), x, atol=1e-6)
+    batch = torch.rand(2, 3, 8, 8)
+    normalize = v2.Normalize([0.1, 0.2, 0.3], [0.4, 0.5, 0.6])
+    assert torch.allclose(unnormalize(normalize(batch), normalize), batch, atol=1e-6)
 
 
 def test_dropout_figures():

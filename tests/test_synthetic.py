@@ -6,10 +6,10 @@ import numpy as np
 from PIL import Image
 
 from mri_helpers import synthetic
-from mri_helpers.data import load_datasets, make_loaders
+from mri_helpers.datasets import load_datasets, make_loaders
 from mri_helpers.metrics import evaluate
 from mri_helpers.models import build_model
-from mri_helpers.training import Trainer, seed_everything
+from mri_helpers.training import Recipe, Trainer, seed_everything
 
 
 def _digest(root):
@@ -51,11 +51,12 @@ def test_lesions_are_where_the_class_says():
 
 
 def test_a_small_cnn_learns_the_phantoms(tmp_path):
-    root = synthetic.make_dataset(tmp_path / "default", seed=0)
+    root = synthetic.make_dataset(tmp_path / "medium", n_train_per_class=60, n_test_per_class=20, seed=0)
     data = load_datasets(root, image_size=64)
     train, val, test = make_loaders(data, batch_size=16)
     seed_everything(0)
-    trainer = Trainer(build_model("cnn2", image_size=64), lr=3e-3, device="cpu")
-    trainer.fit(train, val, epochs=8, progress=False)
-    accuracy = evaluate(trainer, test, data.classes).accuracy
+    recipe = Recipe(lr=3e-3, image_size=64, epochs=8, batch_size=16, precision="fp32")
+    trainer = Trainer(build_model("cnn2", image_size=64), recipe, device="cpu", prepare=data.prepare_train)
+    trainer.fit(train, val, epochs=recipe.epochs, progress=False)
+    accuracy = evaluate(trainer.model, test, data.classes).accuracy
     assert accuracy >= 0.6, accuracy  # chance is 0.25

@@ -1,0 +1,82 @@
+"""What happens to a batch of decoded pixels before the model sees it.
+
+:class:`Augment` moves and brightens training images; :func:`unnormalize` undoes the
+normaliser so an image can be shown; :func:`eval_transform` prepares one image outside the
+datasets. They depend on torch only, so Grad-CAM and the CLI need no plotting library.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torchvision.transforms import v2
+
+
+class Augment:
+    """Flip, rotate, shift and brighten every image of a uint8 batch, each with its own draw.
+
+    The same motions as the original's transforms (RandomHorizontalFlip, RandomAffine
+    translate 10%, RandomRotation 10 degrees, ColorJitter brightness 0.8-1.2), but
+    applied to a whole batch at once: flip, rotation and shift become one affine matrix
+    per image, and a single ``grid_sample`` call resamples the batch. ``transforms.v2``
+    would draw one set of parameters per call, i.e. per batch, so here we draw them per
+    image ourselves, and resample once instead of twice (shift, then rotate). Like
+    torchvision's RandomAffine and RandomRotation (and so the original project), it
+    uses nearest-neighbour interpolation. It runs on whichever device the batch is on, and
+    its randomness comes from that device's global generator, which the trainer seeds.
+    """
+
+    def __init__(self, degrees: float = 10.0, translate: float = 0.1, brightness=(0.8, 1.2)):
+        self.degrees, self.translate, self.brightness = degrees, translate, brightness
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        n, device = batch.shape[0], batch.device
+        x = batch.float().div_(255)
+        angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(self.degrees)
+        flip = torch.where(torch.rand(n, device=device) < 0.5, -1.0, 1.0)
+        shift = (torch.rand(n, 2, device=device) * 2 - 1) * 2 * self.translate  # the image spans 2 in grid units
+        # Where each output pixel (u, v) reads from, in grid_sample's [-1, 1] coordinates:
+        # (x, y) = rotation @ (flip * u, v) + shift. Built by broadcasting, which is
+        # cheaper than affine_grid's batched matrix product.
+        cos, sin = angle.cos().view(n, 1, 1), angle.sin().view(n, 1, 1)
+        h, w = x.shape[-2:]
+        u = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=device).view(1, 1, w) * flip.view(n, 1, 1)
+        v = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=device).view(1, h, 1)
+        grid = torch.stack((cos * u - sin * v + shift[:, :1, None], sin * u + cos * v + shift[:, 1:, None]), dim=-1)
+        x = nn.functional.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+        factor = torch.empty(n, 1, 1, 1, device=device).uniform_(*self.brightness)
+        return x.mul_(factor).clamp_(0, 1)
+
+
+
+def eval_transform(normalize: v2.Normalize) -> v2.Compose:
+    """How a single uint8 image becomes model input outside the datasets (the CLI's predict)."""
+    return v2.Compose([v2.ToDtype(torch.float32, scale=True), normalize])
+
+
+def unnormalize(batch: torch.Tensor, normalize) -> torch.Tensor:
+    """Undo ``Normalize`` so a batch can be shown: ``x * std + mean``."""
+    mean = torch.tensor(normalize.mean, device=batch.device).view(-1, 1, 1)
+    std = torch.tensor(normalize.std, device=batch.device).view(-1, 1, 1)
+    return batch * std + mean
+
+
+class Prepare:
+    """Raw uint8 batch ``N x C x S x S`` (C is 1 or 3) -> normalised float ``N x 3 x S x S``.
+
+    With ``augment`` the batch is augmented first (training). It runs on whichever device
+    the batch is on, so a trainer on a GPU moves the compact uint8 batch there and
+    augments it there, and the CPU only slices the memory map. A grey cache stores one
+    channel; it is normalised and then repeated three times, for the models' 3-channel input.
+    """
+
+    def __init__(self, normalize: v2.Normalize, augment: Augment | None = None):
+        self.normalize, self.augment = normalize, augment
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        x = self.augment(batch) if self.augment else batch.float().div_(255)
+        channels = x.shape[1]
+        x = v2.functional.normalize(x, self.normalize.mean[:channels], self.normalize.std[:channels])
+        return x.expand(-1, 3, -1, -1)

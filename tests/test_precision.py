@@ -1,0 +1,85 @@
+"""Which number format a run trains in: decided from the device and the CPU's flags, checked when forced."""
+
+import contextlib
+
+import pytest
+import torch
+from torch import nn
+
+from mri_helpers import precision as P
+
+CPUINFO = """processor\t: 0
+vendor_id\t: GenuineIntel
+flags\t\t: fpu vme sse sse2 avx avx2 avx512f avx512_bf16 amx_tile amx_bf16 amx_int8
+bugs\t\t: spectre_v1
+
+processor\t: 1
+flags\t\t: fpu vme sse sse2 avx avx2 avx512f avx512_bf16 amx_tile amx_bf16 amx_int8
+"""
+
+
+def test_cpu_flags_read_from_cpuinfo(tmp_path):
+    path = tmp_path / "cpuinfo"
+    path.write_text(CPUINFO)
+    flags = P.cpu_flags(path)
+    assert {"avx2", "avx512_bf16", "amx_bf16", "amx_tile"} <= flags and "spectre_v1" not in flags
+    assert len(flags) == 11
+    (tmp_path / "no-flags").write_text("processor\t: 0\nmodel name\t: Apple M2\n")
+    assert P.cpu_flags(tmp_path / "no-flags") == set()
+    assert P.cpu_flags(tmp_path / "missing") == set()  # no /proc/cpuinfo (macOS, Windows)
+
+
+@pytest.mark.parametrize("flags,expected", [
+    (set(), []),
+    ({"avx2", "avx512f"}, []),  # AVX-512 without its bfloat16 extension is not enough
+    ({"avx2", "avx512_bf16"}, ["avx512_bf16"]),
+    ({"amx_bf16"}, ["amx_bf16"]),
+    ({"avx512_bf16", "amx_bf16", "amx_tile"}, ["amx_bf16", "avx512_bf16"]),
+])
+def test_cpu_bf16_capability(flags, expected):
+    assert P.cpu_bf16_capability(flags) == expected
+
+
+def test_cpu_bf16_capability_reads_this_cpu_by_default(monkeypatch):
+    monkeypatch.setattr(P, "cpu_flags", lambda *a: {"avx2", "avx512_bf16"})
+    assert P.cpu_bf16_capability() == ["avx512_bf16"]
+    assert P.describe_cpu() == {"cpu_bf16": ["avx512_bf16"]}
+
+
+def test_auto_on_the_cpu_follows_its_capability(monkeypatch):
+    assert P.resolve("auto", "cpu", cpu_capability=[]) == "fp32"
+    assert P.resolve("auto", "cpu", cpu_capability=["amx_bf16"]) == "bf16"
+    assert P.resolve("auto", torch.device("cpu"), cpu_capability=["avx512_bf16"]) == "bf16"
+    monkeypatch.setattr(P, "cpu_flags", lambda *a: {"avx2"})
+    assert P.resolve("auto", "cpu") == "fp32"
+    monkeypatch.setattr(P, "cpu_flags", lambda *a: {"avx2", "amx_bf16"})
+    assert P.resolve("auto", "cpu") == "bf16"
+
+
+def test_forced_choices_are_kept_or_refused():
+    assert P.resolve("fp32", "cpu", cpu_capability=["amx_bf16"]) == "fp32"
+    assert P.resolve("bf16", "cpu", cpu_capability=[]) == "bf16"  # allowed, only slow
+    with pytest.raises(ValueError, match="fp16 needs a GPU"):
+        P.resolve("fp16", "cpu")
+    for bad in ("fp8", "float32", "AUTO", ""):
+        with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, fp16"):
+            P.resolve(bad, "cpu")
+
+
+def test_auto_on_a_gpu_and_elsewhere(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert P.resolve("auto", "cuda") == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert P.resolve("auto", "cuda") == "fp16"  # an older GPU: float16 with a gradient scaler
+    assert P.resolve("fp16", "cuda") == "fp16"
+    assert P.resolve("auto", "mps", cpu_capability=["amx_bf16"]) == "fp32"
+
+
+def test_autocast_runs_the_forward_pass_in_the_chosen_format():
+    layer, x = nn.Linear(4, 2), torch.randn(3, 4)
+    assert isinstance(P.autocast("fp32", "cpu"), contextlib.nullcontext)
+    with P.autocast("fp32", "cpu"):
+        assert layer(x).dtype == torch.float32
+    with P.autocast("bf16", "cpu"):
+        assert layer(x).dtype == torch.bfloat16
+    assert layer.weight.dtype == torch.float32

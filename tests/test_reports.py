@@ -1,0 +1,212 @@
+"""Numbers derived from run records when they are read: de-duplicated scores, course runs, tables, the README."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mri_helpers import reports, runs
+from mri_helpers.course import recipes as course_recipes
+from mri_helpers.files import write_json
+from mri_helpers.models import build_model
+from mri_helpers.training import RECIPES
+
+CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
+FIXTURES = Path(__file__).parent / "fixtures" / "comparison"
+
+
+def _record(name, recipe=None, seed=42, model=None, options=None, **fields) -> dict:
+    """A schema-2 record whose fingerprint is what ``runs.plan`` would make for this recipe."""
+    recipe = recipe or RECIPES[model or name]
+    options = options or {}
+    net = build_model(model or name, image_size=recipe.image_size, **options)
+    fp = runs.fingerprint(model or name, options, net, replace(recipe, precision="fp32"), "v3-data", seed, "cpu")
+    record = {
+        "schema": 2, "run_id": runs.run_id(fp), "name": name, "model": model or name, "fingerprint": fp,
+        "recipe": fp["recipe"], "seed": seed, "classes": CLASSES, "image_size": recipe.image_size,
+        "parameters": sum(p.numel() for p in net.parameters()), "epochs": recipe.epochs, "train_seconds": 600.0,
+        "device": "cpu", "precision": "fp32", "history": [{"val_accuracy": 0.5}, {"val_accuracy": 0.75}],
+        "test_accuracy": 0.75, "test_macro_f1": 0.7,
+        "test_indices": [5, 6, 7, 8], "test_labels": [0, 1, 2, 3], "test_predictions": [0, 0, 2, 3],
+    }
+    record.update(fields)
+    return record
+
+
+def _file(results_dir: Path, record: dict) -> Path:
+    return write_json(results_dir / record["name"] / f"{record['run_id']}.json", record)
+
+
+# ---------------------------------------------------------------- de-duplicated score
+
+
+def test_deduplicated_accuracy_uses_stored_predictions():
+    record = {"test_indices": [5, 6, 7, 8], "test_labels": [0, 1, 2, 3], "test_predictions": [0, 0, 2, 3]}
+    assert reports.deduplicated_accuracy(record, twins=[7, 8]) == (0.5, 2)
+    assert reports.deduplicated_accuracy(record, twins=[6]) == (1.0, 3)
+    assert reports.deduplicated_accuracy(record, twins=[]) == (0.75, 4)
+    assert reports.deduplicated_accuracy(record, twins=[0, 1, 99]) == (0.75, 4)  # twins in the validation half
+
+
+def test_twins_come_from_the_leakage_audit(tmp_path):
+    assert reports.twins(tmp_path) is None  # notebook 08 has not run
+    (tmp_path / "leakage.json").write_text(json.dumps({"test_with_twin": [3, 9], "threshold": 10}))
+    assert reports.twins(tmp_path) == [3, 9]
+
+
+# ---------------------------------------------------------------- which records count
+
+
+def test_load_records_reads_current_schema_run_files_only():
+    records = reports.load_records(FIXTURES / "results")
+    assert [(r["name"], r["run_id"]) for r in records] == [
+        ("bestnet", "seed42-0b0b0b0b0b0b"), ("cnn0", "seed42-0c0c0c0c0c0c"), ("cnn3", "seed42-030303030303")]
+    # results/cnn3/cnn3.json is a schema-1 record and leakage.json is not a run: both are left out
+
+
+def test_course_runs_picks_the_current_recipe_and_seed(tmp_path):
+    current = {name: _record(name) for name in ("cnn0", "cnn3", "bestnet")}
+    faster = _record("cnn0", replace(RECIPES["cnn0"], lr=1e-3))
+    other_seed = _record("cnn0", seed=7)
+    ablation = _record("bestnet_no_batch_norm", RECIPES["bestnet"], model="bestnet", options={"batch_norm": False})
+    constant = _record("bestnet", replace(RECIPES["bestnet"], one_cycle=False))
+    quick = _record("cnn2", course_recipes(quick=True)["cnn2"])
+    for record in [*current.values(), faster, other_seed, ablation, constant, quick]:
+        _file(tmp_path, record)
+    records = reports.load_records(tmp_path)
+    assert len(records) == 8
+
+    picked = reports.course_runs(records)
+    assert list(picked) == ["cnn0", "cnn3", "bestnet"]  # course order, not file order
+    assert {name: r["run_id"] for name, r in picked.items()} == {n: r["run_id"] for n, r in current.items()}
+    assert reports.course_runs(records, seed=7) == {"cnn0": other_seed}
+    assert reports.course_runs(records, course_recipes(quick=True)) == {"cnn2": quick}
+    assert reports.course_runs([faster, ablation, constant]) == {}
+
+
+def test_is_current_ignores_precision_but_not_the_architecture():
+    record = _record("cnn1")
+    assert reports.is_current(record, "cnn1") and not reports.is_current(record, "cnn2")
+    bf16 = dict(record, fingerprint=dict(record["fingerprint"], recipe=dict(record["recipe"], precision="bf16")))
+    assert reports.is_current(bf16, "cnn1")  # the same recipe on a machine with fast bfloat16
+    changed = dict(record, fingerprint=dict(record["fingerprint"], architecture="0123456789abcdef"))
+    assert not reports.is_current(changed, "cnn1")  # the model's code changed since
+
+
+# ---------------------------------------------------------------- tables
+
+
+def test_results_table_derives_the_deduplicated_column_without_touching_records(tmp_path):
+    cnn0 = _file(tmp_path, _record("cnn0", parameters=33488, train_seconds=90.0, test_accuracy=0.7,
+                                   test_macro_f1=0.65))
+    cnn3 = _file(tmp_path, _record("cnn3", parameters=9369668, train_seconds=90.0, test_accuracy=0.9,
+                                   test_macro_f1=0.85, epochs=2))
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (cnn0, cnn3)}
+
+    lines = reports.course_table(tmp_path).splitlines()
+    assert lines[2] == "| cnn0 | 33,488 | 10 | 1.5 min (cpu) | 0.750 | 0.700 | - | 0.650 | 0.72 (test) |"
+    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | - | 0.850 | 0.93 (validation) |"
+    assert len(lines) == 4
+
+    (tmp_path / "leakage.json").write_text(json.dumps({"test_with_twin": [7, 8, 4000]}))
+    lines = reports.course_table(tmp_path).splitlines()
+    assert lines[2] == "| cnn0 | 33,488 | 10 | 1.5 min (cpu) | 0.750 | 0.700 | 0.500 (2) | 0.650 | 0.72 (test) |"
+    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | 0.500 (2) | 0.850 | 0.93 (validation) |"
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (cnn0, cnn3)} == before
+    assert "dedup_test_accuracy" not in json.loads(cnn0.read_text())
+
+
+def test_comparison_table_from_fixture_json():
+    records = {r["name"]: r for r in reports.load_records(FIXTURES / "results")}
+    speed = json.loads((FIXTURES / "train_throughput.json").read_text())
+    twin_list = reports.twins(FIXTURES / "results")
+    assert twin_list == [12, 15, 30]
+    rows = reports.comparison_rows(records, speed, twin_list)
+    assert list(rows) == ["bestnet", "cnn3"]  # cnn0 has no benchmark entry, so no row
+    assert rows["cnn3"] == {
+        "parameters": 9369668, "macs": 1107296256, "image_size": 256, "train_img_per_s": 16.8,
+        "inference_img_per_s": 61.2, "epochs": 10, "train_minutes": 56.0, "test_accuracy": 0.9,
+        "dedup_test_accuracy": 7 / 8, "test_macro_f1": 0.89,
+    }
+    assert rows["bestnet"]["dedup_test_accuracy"] == 1.0  # its one mistake was on a twin
+    assert all(row["dedup_test_accuracy"] is None for row in reports.comparison_rows(records, speed, None).values())
+    lines = reports.comparison_table(rows).splitlines()
+    assert lines[0] == ("| model | parameters | MACs per image | input px | train img/s | inference img/s | epochs "
+                        "| wall time (min) | test acc | de-duplicated test acc | test macro F1 |")
+    assert lines[1] == "| --- |" + " ---: |" * 10
+    assert lines[2] == "| bestnet | 1.17 M | 195.89 M | 128 | 120 | 456 | 14 | 11.5 | 0.750 | 1.000 | 0.740 |"
+    assert lines[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.900 | 0.875 | 0.890 |"
+    no_audit = reports.comparison_table(reports.comparison_rows(records, speed, None)).splitlines()
+    assert no_audit[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.900 | - | 0.890 |"
+
+
+PIPELINE = {"images": 64, "image_size": 256, "data_source": "real", "seed_style_img_per_s": 100,
+            "cached_img_per_s": 450, "speedup": 4.5}
+
+
+def _throughput(**changes) -> dict:
+    speed = json.loads((FIXTURES / "train_throughput.json").read_text())
+    speed["models"]["cnn3"]["time_to_accuracy"] = {"final_val_accuracy": 0.93, "epoch": 7, "minutes": 40.5,
+                                                   "device": "cpu", "precision": "fp32"}
+    speed.update(changes)
+    return speed
+
+
+def test_speed_table_lines():
+    assert reports.speed_table(None, _throughput()) == "Run `make bench` to measure."
+    assert reports.speed_table(PIPELINE, None) == "Run `make bench` to measure."
+    lines = reports.speed_table(PIPELINE, _throughput()).splitlines()
+    assert lines[0] == ("Input pipeline, 64 training images at 256 px (real data, warm cache): seed-style 100 img/s, "
+                        "cached 450 img/s, **4.5x**.")
+    assert lines[2] == ("Training on cpu (x86_64, 2 threads); auto precision here is **fp32** (no fast bfloat16 on "
+                        "this CPU, so auto is fp32 and both columns measure the same thing).")
+    assert lines[6] == "| cnn3 (256 px) | 17 / 17 | 61 / 61 | 5.7 min | 56.7 min | 8.2 min | 1.4x | 40.5 min (epoch 7, cpu fp32) |"
+    assert lines[7] == "| bestnet (128 px) | 120 / 120 | 456 / 456 | 0.8 min | 11.1 min | - | - | - |"
+    assert len(lines) == 8
+    fast = reports.speed_table(PIPELINE, _throughput(cpu_bf16=["amx_bf16"], auto_precision="bf16")).splitlines()
+    assert fast[2] == "Training on cpu (x86_64, 2 threads); auto precision here is **bf16** (fast bfloat16: amx_bf16)."
+    gpu = reports.speed_table(PIPELINE, _throughput(device="cuda", device_name="NVIDIA H100", auto_precision="bf16"))
+    assert gpu.splitlines()[2] == "Training on cuda (NVIDIA H100, 2 threads); auto precision here is **bf16**."
+
+
+def test_readme_tables_are_generated_between_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\n"
+                      "<!-- speed:start -->\n<!-- speed:end -->\nend\n")
+    results, bench = tmp_path / "results", tmp_path / "bench"
+    bench.mkdir()
+    _file(results, _record("cnn2", history=[{"val_accuracy": 0.8}], test_accuracy=0.81, test_macro_f1=0.8))
+    _file(results, _record("cnn2", replace(RECIPES["cnn2"], lr=1e-3), test_accuracy=0.99))  # not the course run
+    assert reports.update_readme(readme, results, bench)
+    text = readme.read_text()
+    assert "| cnn2 | 146,860 | 10 | 10.0 min (cpu) | 0.800 | 0.810 | - | 0.800 | 0.81 (test) |" in text
+    assert "0.990" not in text
+    assert "old" not in text and "Run `make bench` to measure." in text and text.endswith("end\n")
+    (results / "leakage.json").write_text(json.dumps({"test_with_twin": [5]}))
+    assert reports.update_readme(readme, results, bench)
+    assert "| 0.800 | 0.810 | 0.667 (3) | 0.800 |" in readme.read_text()
+    write_json(bench / "data_pipeline.json", PIPELINE)
+    write_json(bench / "train_throughput.json", _throughput())
+    assert reports.update_readme(readme, results, bench)
+    assert "| cnn3 (256 px) | 17 / 17 | 61 / 61 | 5.7 min | 56.7 min | 8.2 min | 1.4x |" in readme.read_text()
+    assert "**4.5x**" in readme.read_text()
+    assert not reports.update_readme(readme, results, bench)
+
+
+def test_original_numbers_are_kept():
+    assert reports.ORIGINAL == {"cnn0": ("test", 0.72), "cnn1": ("test", 0.77), "cnn2": ("test", 0.81),
+                                "cnn3": ("validation", 0.93)}
+
+
+@pytest.mark.parametrize("key,value,cell", [
+    ("parameters", 1_169_172, "1.17 M"), ("train_img_per_s", 16.8, "17"), ("train_minutes", 56.0, "56.0"),
+    ("test_accuracy", 0.9, "0.900"), ("epochs", 14, "14"), ("dedup_test_accuracy", None, "-"),
+])
+def test_comparison_cells(key, value, cell):
+    row = {k: None for k in reports.COMPARISON_COLUMNS}
+    row[key] = value
+    line = reports.comparison_table({"m": row}).splitlines()[2]
+    assert line.split(" | ")[1 + list(reports.COMPARISON_COLUMNS).index(key)].rstrip(" |") == cell
