@@ -13,9 +13,6 @@ one run so the ratios compare like with like:
   validation pass) and ``recipe_minutes`` (the recipe's epochs of them);
 * on a CPU, for CNN0-CNN3, the seed-style epoch (NCHW, ``ImageFolder`` + PIL every
   epoch, workers 0) and this course's speed-up over it;
-* ``time_to_accuracy``: from the committed run record of the course recipe (its per-epoch
-  history), the wall minutes until validation accuracy first reached the run's final
-  value, and on what device and precision that run trained.
 
 Throughput is timed on ``--images`` random training images (the first batch warms up)
 and scaled to the full training set. Writes ``benchmarks/results/train_throughput.json``
@@ -38,9 +35,8 @@ from seed_style import loader, seed_style_dataset  # noqa: E402
 
 from mri_helpers import precision as amp  # noqa: E402
 from mri_helpers.datasets import load_datasets  # noqa: E402
-from mri_helpers.files import REPO_ROOT, write_json  # noqa: E402
+from mri_helpers.files import write_json  # noqa: E402
 from mri_helpers.models import MODELS, build_model, macs  # noqa: E402
-from mri_helpers.reports import course_runs, load_records  # noqa: E402
 from mri_helpers.training import RECIPES, Trainer, pick_device  # noqa: E402
 
 SEED_STYLE = ("cnn0", "cnn1", "cnn2", "cnn3")
@@ -73,20 +69,6 @@ def inference_per_second(trainer: Trainer, images: torch.Tensor, repeats: int = 
     return repeats * len(images) / (time.perf_counter() - start)
 
 
-def time_to_accuracy(record: dict) -> dict:
-    """Wall minutes until a run's validation accuracy first reached its final value."""
-    history = record["history"]
-    final = history[-1]["val_accuracy"]
-    reached = next(i for i, h in enumerate(history) if h["val_accuracy"] >= final)
-    return {
-        "final_val_accuracy": round(final, 4),
-        "epoch": reached + 1,
-        "minutes": round(sum(h["seconds"] for h in history[: reached + 1]) / 60, 2),
-        "device": record["device"],
-        "precision": record.get("precision", "fp32"),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
@@ -97,7 +79,6 @@ def main() -> None:
     args = parser.parse_args()
 
     device = torch.device(args.device) if args.device else pick_device()
-    runs = course_runs(load_records(REPO_ROOT / "results"))
     datasets = {}  # by image size
     results = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
                platform.processor() or platform.machine(), "cpu_bf16": amp.cpu_bf16_capability(),
@@ -141,8 +122,6 @@ def main() -> None:
             row["seed_style"] = {"train_img_per_s": round(1 / seed_s, 1),
                                  "epoch_seconds": round(seed_s * len(data.train), 1),
                                  "speedup": round(row["auto"]["train_img_per_s"] * seed_s, 2)}
-        if name in runs:
-            row["time_to_accuracy"] = time_to_accuracy(runs[name])
         results["models"][name] = row
         print(name, row, flush=True)
     suffix = "" if device.type == "cpu" else f"_{device.type}"

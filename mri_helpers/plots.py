@@ -288,23 +288,26 @@ def lr_schedule(history: list[dict], title: str) -> Figure:
 def model_comparison(rows: dict[str, dict]) -> Figure:
     """Test accuracy against size and against training time, one point per model.
 
-    Filled markers are the standard test half, hollow ones the de-duplicated half.
+    Filled markers are the standard test half, with its 95% interval as an error bar;
+    hollow ones the twin-free score re-weighted to the same class mix.
     """
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, key, label in ((axes[0], "parameters", "parameters (log scale)"),
                            (axes[1], "train_minutes", "training wall time, minutes (log scale)")):
         for name, row in rows.items():
-            ax.scatter(row[key], row["test_accuracy"], s=60, zorder=3)
-            if row["dedup_test_accuracy"] is not None:
-                ax.scatter(row[key], row["dedup_test_accuracy"], s=60, facecolors="none", edgecolors="k", zorder=3)
-            ax.annotate(name, (row[key], row["test_accuracy"]), textcoords="offset points", xytext=(6, 4))
+            low, high = row["test_interval"]
+            acc = row["test_accuracy"]
+            ax.errorbar(row[key], acc, yerr=[[acc - low], [high - acc]], fmt="o", ms=7, capsize=3, zorder=3)
+            if row["twin_free_accuracy"] is not None:
+                ax.scatter(row[key], row["twin_free_accuracy"], s=60, facecolors="none", edgecolors="k", zorder=3)
+            ax.annotate(name, (row[key], acc), textcoords="offset points", xytext=(6, 4))
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # unlabelled minor ticks: no crowded "3x10^0"
         ax.set_xlabel(label)
         ax.grid(alpha=0.3, which="both")
     axes[1].xaxis.set_major_locator(FixedLocator([1, 2, 5, 10, 20, 50, 100, 200, 500]))
     axes[1].xaxis.set_major_formatter(FormatStrFormatter("%g"))
-    axes[0].set_ylabel("test accuracy (hollow: de-duplicated)")
+    axes[0].set_ylabel("test accuracy, 95% CI (hollow: twin-free, re-weighted)")
     fig.suptitle("Accuracy, size and training time")
     fig.tight_layout()
     return fig

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from .files import atomic_path
 from .models import MODELS, build_model
 from .runs import SCHEMA, architecture
+from .stats import accuracy_interval, format_accuracy, spread
 from .training import RECIPES
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
@@ -48,21 +48,30 @@ def is_current(record: dict, name: str, recipes: dict | None = None) -> bool:
     """
     if record["name"] != name:
         return False
-    recipe = {k: v for k, v in asdict((recipes or RECIPES)[name]).items() if k != "precision"}
+    recipe = {k: v for k, v in (recipes or RECIPES)[name].identity().items() if k != "precision"}
     theirs = {k: v for k, v in record["fingerprint"]["recipe"].items() if k != "precision"}
     model = build_model(name, num_classes=len(record["classes"]), image_size=record["image_size"])
     return (record["name"] == name and theirs == recipe and not record["fingerprint"]["model_options"]
             and record["fingerprint"]["architecture"] == architecture(model))
 
 
+def seed_runs(records: list[dict], recipes: dict | None = None) -> dict[str, list[dict]]:
+    """For each model, the records of its course recipe on every seed (seed order), in course order."""
+    runs = {}
+    for name in MODELS:
+        mine = sorted((r for r in records if is_current(r, name, recipes)), key=lambda r: (r["seed"], r["run_id"]))
+        if mine:
+            runs[name] = mine
+    return runs
+
+
 def course_runs(records: list[dict], recipes: dict | None = None, seed: int = 42) -> dict[str, dict]:
     """For each model, the record of its course recipe and ``seed`` (the worked example), in course order."""
     picked = {}
-    for name in MODELS:
-        mine = sorted((r for r in records if r["seed"] == seed and is_current(r, name, recipes)),
-                      key=lambda r: r["run_id"])
-        if mine:
-            picked[name] = mine[0]
+    for name, mine in seed_runs(records, recipes).items():
+        chosen = [r for r in mine if r["seed"] == seed]
+        if chosen:
+            picked[name] = chosen[0]
     return picked
 
 
@@ -72,47 +81,122 @@ def twins(results_dir: str | os.PathLike) -> list[int] | None:
     return json.loads(path.read_text())["test_with_twin"] if path.exists() else None
 
 
+def _twin_free(record: dict, twins: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per test image of a record: its label, whether the prediction was right, whether it has no twin."""
+    drop = set(twins)
+    free = np.array([i not in drop for i in record["test_indices"]])
+    labels = np.array(record["test_labels"])
+    return labels, np.array(record["test_predictions"]) == labels, free
+
+
 def deduplicated_accuracy(record: dict, twins: list[int]) -> tuple[float, int]:
     """Test accuracy of a record on the test images without a twin in Training.
 
     Uses the per-image predictions stored in the record, so no model has to run again.
-    Returns ``(accuracy, number of images kept)``.
+    Returns ``(accuracy, number of images kept)``. Dropping the twins also changes the
+    class mix (most twins are *notumor*), so compare it with :func:`reweighted_accuracy`.
     """
-    drop = set(twins)
-    keep = np.array([i not in drop for i in record["test_indices"]])
-    right = np.array(record["test_predictions"]) == np.array(record["test_labels"])
-    return float(right[keep].mean()), int(keep.sum())
+    _, right, free = _twin_free(record, twins)
+    return float(right[free].mean()), int(free.sum())
 
 
-def results_table(records: dict[str, dict], twin_list: list[int] | None) -> str:
-    """A Markdown table of the runs beside the original project's numbers."""
+def reweighted_accuracy(record: dict, twins: list[int]) -> float | None:
+    """Twin-free accuracy with the class mix of the whole test half.
+
+    Each class's accuracy is measured on its test images without a twin, and the classes
+    are then weighted by their share of the full test half. Unlike
+    :func:`deduplicated_accuracy`, a change of class mix cannot move it: only a change in
+    how well each class is recognised can. ``None`` when a class is left with no twin-free
+    image (a tiny test set): the score is then undefined.
+    """
+    labels, right, free = _twin_free(record, twins)
+    total = 0.0
+    for c in np.unique(labels):
+        mine = free & (labels == c)
+        if not mine.any():
+            return None
+        total += (labels == c).mean() * right[mine].mean()
+    return float(total)
+
+
+def twin_breakdown(record: dict, twins: list[int]) -> list[dict]:
+    """Per class: how many test images have a twin in Training, and the accuracy with and without one."""
+    labels, right, free = _twin_free(record, twins)
+    rows = []
+    for c, name in enumerate(record["classes"]):
+        mine = labels == c
+        row = {"class": name}
+        for key, part in (("with_twin", mine & ~free), ("without_twin", mine & free)):
+            row[key] = int(part.sum())
+            row[f"{key}_accuracy"] = float(right[part].mean()) if part.any() else None
+        rows.append(row)
+    return rows
+
+
+def format_twin_breakdown(rows: list[dict]) -> str:
+    """:func:`twin_breakdown` as aligned text for a notebook."""
+    def cell(n, acc):
+        return f"{n:>4} {'-' if acc is None else f'{acc:.3f}':>7}"
+
+    lines = [f"{'class':<12}{'with a twin':>14}{'without':>14}", f"{'':<12}{'n    acc':>14}{'n    acc':>14}"]
+    for r in rows:
+        lines.append(f"{r['class']:<12}  {cell(r['with_twin'], r['with_twin_accuracy'])}  "
+                     f"{cell(r['without_twin'], r['without_twin_accuracy'])}")
+    return "\n".join(lines)
+
+
+def results_table(runs: dict[str, list[dict]], twin_list: list[int] | None, seed: int = 42) -> str:
+    """A Markdown table of the runs, one row per name, beside the original project's numbers.
+
+    ``runs`` maps a name to its records, one per seed. The row's own numbers are the
+    ``seed`` run's (the worked example; the first seed if it has none), with a 95% Wilson
+    interval on its test accuracy; "over seeds" is the mean ± standard deviation of every
+    seed's test accuracy. The validation accuracy is the evaluated epoch's (the last),
+    so it describes the same weights as the test score.
+    """
     lines = [
-        "| model | parameters | epochs | train time | best val acc | test acc | de-duplicated test acc "
-        "| test macro F1 | original |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| model | parameters | epochs | train time | val acc | test acc [95% CI] | test acc over seeds "
+        "| twin-free acc (re-weighted) | test macro F1 | original |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for name, r in records.items():
-        best_val = max(h["val_accuracy"] for h in r["history"])
+    for name, records in runs.items():
+        r = next((x for x in records if x["seed"] == seed), records[0])
         original = ORIGINAL.get(name)
         was = f"{original[1]:.2f} ({original[0]})" if original else "-"
-        dedup = "-"
-        if twin_list is not None:
-            accuracy, kept = deduplicated_accuracy(r, twin_list)
-            dedup = f"{accuracy:.3f} ({kept})"
+        interval = format_accuracy(*accuracy_interval(r["test_labels"], r["test_predictions"]))
+        mean, sd = spread([x["test_accuracy"] for x in records])
+        seeds = f"{mean:.3f} ± {sd:.3f} ({len(records)} seeds)" if len(records) > 1 else "1 seed"
+        twin_free = reweighted_accuracy(r, twin_list) if twin_list is not None else None
+        twin_free = "-" if twin_free is None else f"{twin_free:.3f}"
         lines.append(
             f"| {name} | {r['parameters']:,} | {r['epochs']} | {r['train_seconds'] / 60:.1f} min ({r['device']}) "
-            f"| {best_val:.3f} | {r['test_accuracy']:.3f} | {dedup} | {r['test_macro_f1']:.3f} | {was} |"
+            f"| {r['history'][-1]['val_accuracy']:.3f} | {interval} | {seeds} | {twin_free} "
+            f"| {r['test_macro_f1']:.3f} | {was} |"
         )
     return "\n".join(lines)
 
 
 def course_table(results_dir: str | os.PathLike, recipes: dict | None = None) -> str:
-    """:func:`results_table` of every model's course run in ``results_dir``, de-duplicated column included."""
-    return results_table(course_runs(load_records(results_dir), recipes), twins(results_dir))
+    """:func:`results_table` of every model's course runs (all seeds) in ``results_dir``."""
+    return results_table(seed_runs(load_records(results_dir), recipes), twins(results_dir))
 
 
-def speed_table(data_pipeline: dict | None, train: dict | None) -> str:
-    """Markdown tables of the benchmark JSON files (absent files give a hint instead)."""
+def time_to_accuracy(record: dict) -> dict:
+    """Wall minutes until a run's validation accuracy first reached its final value, from its history."""
+    history = record["history"]
+    final = history[-1]["val_accuracy"]
+    reached = next(i for i, h in enumerate(history) if h["val_accuracy"] >= final)
+    return {"epoch": reached + 1, "minutes": sum(h["seconds"] for h in history[: reached + 1]) / 60,
+            "device": record["device"], "precision": record["precision"]}
+
+
+def speed_table(data_pipeline: dict | None, train: dict | None, runs: dict[str, dict] | None = None) -> str:
+    """Markdown tables of the benchmark JSON files (absent files give a hint instead).
+
+    ``runs`` (:func:`course_runs`) adds each model's time to its final validation
+    accuracy, from the run's own per-epoch history: measured on the machine that trained
+    it, which need not be the benchmark's.
+    """
     if not (data_pipeline and train):
         return "Run `make bench` to measure."
     auto = train["auto_precision"]
@@ -135,7 +219,7 @@ def speed_table(data_pipeline: dict | None, train: dict | None) -> str:
         fp32, best = m["fp32"], m["auto"]
         seed = m.get("seed_style")
         was = f"{seed['epoch_seconds'] / 60:.1f} min | {seed['speedup']:.1f}x" if seed else "- | -"
-        tta = m.get("time_to_accuracy")
+        tta = time_to_accuracy(runs[name]) if runs and name in runs else None
         reached = (f"{tta['minutes']:.1f} min (epoch {tta['epoch']}, {tta['device']} {tta['precision']})"
                    if tta else "-")
         lines.append(
@@ -155,7 +239,8 @@ COMPARISON_COLUMNS = {
     "epochs": "epochs",
     "train_minutes": "wall time (min)",
     "test_accuracy": "test acc",
-    "dedup_test_accuracy": "de-duplicated test acc",
+    "test_interval": "95% CI",
+    "twin_free_accuracy": "twin-free acc (re-weighted)",
     "test_macro_f1": "test macro F1",
 }
 
@@ -181,7 +266,8 @@ def comparison_rows(records: dict[str, dict], speed: dict, twin_list: list[int] 
             "epochs": r["epochs"],
             "train_minutes": r["train_seconds"] / 60,
             "test_accuracy": r["test_accuracy"],
-            "dedup_test_accuracy": deduplicated_accuracy(r, twin_list)[0] if twin_list is not None else None,
+            "test_interval": accuracy_interval(r["test_labels"], r["test_predictions"])[1:],
+            "twin_free_accuracy": reweighted_accuracy(r, twin_list) if twin_list is not None else None,
             "test_macro_f1": r["test_macro_f1"],
         }
     return rows
@@ -196,6 +282,8 @@ def _cell(key: str, value) -> str:
         return f"{value:.0f}"
     if key == "train_minutes":
         return f"{value:.1f}"
+    if key == "test_interval":
+        return f"{value[0]:.3f}-{value[1]:.3f}"
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
@@ -225,9 +313,11 @@ def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, ben
     readme, bench_dir = Path(readme), Path(bench_dir)
     bench = {p.stem: json.loads(p.read_text()) for p in bench_dir.glob("*.json")}
     text = readme.read_text()
-    table = results_table(course_runs(load_records(results_dir)), twins(results_dir))
+    records = load_records(results_dir)
+    table = results_table(seed_runs(records), twins(results_dir))
     new = _replace_between(text, MARKERS["results"], table)
-    new = _replace_between(new, MARKERS["speed"], speed_table(bench.get("data_pipeline"), bench.get("train_throughput")))
+    new = _replace_between(new, MARKERS["speed"], speed_table(bench.get("data_pipeline"), bench.get("train_throughput"),
+                                                            course_runs(records)))
     if new != text:
         with atomic_path(readme) as tmp:
             tmp.write_text(new)

@@ -3,8 +3,8 @@
 A run's identity is a fingerprint of everything that decides its weights:
 
 * the architecture (the model's name, its options, and a hash of its layer structure);
-* the full :class:`~mri_helpers.training.Recipe`, with ``precision="auto"`` resolved to
-  what this machine runs;
+* the full :class:`~mri_helpers.training.Recipe` (its learning rate and every field that
+  differs from the defaults), with ``precision="auto"`` resolved to what this machine runs;
 * the data's key (files, labels, sizes and image size, not where they lie);
 * the seed.
 
@@ -62,7 +62,7 @@ def fingerprint(model_name: str, options: dict, model: nn.Module, recipe: Recipe
         "model": model_name,
         "model_options": dict(sorted(options.items())),
         "architecture": architecture(model),
-        "recipe": asdict(resolved),
+        "recipe": resolved.identity(),
         "data": data_key,
         "seed": seed,
     }
@@ -74,13 +74,23 @@ def run_id(fp: dict) -> str:
     return f"seed{fp['seed']}-{digest}"
 
 
-def differences(a: dict, b: dict, prefix: str = "") -> list[str]:
-    """The keys in which two fingerprints differ, as ``recipe.lr: 0.0003 -> 0.001`` lines."""
+def differences(a: dict, b: dict) -> list[str]:
+    """The keys in which two fingerprints differ, as ``recipe.lr: 0.0003 -> 0.001`` lines.
+
+    Recipes are compared in full, so a field left at its default shows its value, not a gap.
+    """
+    def full(fp):
+        return dict(fp, recipe=asdict(Recipe(**fp["recipe"]))) if "recipe" in fp else fp
+
+    return _differences(full(a), full(b))
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     out = []
     for key in sorted(set(a) | set(b)):
         x, y = a.get(key), b.get(key)
         if isinstance(x, dict) and isinstance(y, dict):
-            out += differences(x, y, f"{prefix}{key}.")
+            out += _differences(x, y, f"{prefix}{key}.")
         elif x != y:
             out.append(f"{prefix}{key}: {x!r} -> {y!r}")
     return out

@@ -32,7 +32,7 @@ import math
 import os
 import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,18 @@ class Recipe:
     precision: str = "auto"  # see :mod:`precision`; a run records what ``auto`` became
     patience: int | None = None  # early stopping: epochs without a better validation loss
     train_subset: int | None = None  # train on this many shuffled training images only (brief runs)
+
+    def identity(self) -> dict:
+        """The learning rate and every field that differs from its default: what names a run.
+
+        Leaving defaults out means a field added later, whose default keeps the old
+        behaviour, changes no earlier run's identity.
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name == "lr" or getattr(self, f.name) != f.default}
+
+    def __repr__(self) -> str:
+        return "Recipe(" + ", ".join(f"{k}={v!r}" for k, v in self.identity().items()) + ")"
 
 
 RECIPES = {

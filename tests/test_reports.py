@@ -29,8 +29,8 @@ def _record(name, recipe=None, seed=42, model=None, options=None, **fields) -> d
         "recipe": fp["recipe"], "seed": seed, "classes": CLASSES, "image_size": recipe.image_size,
         "parameters": sum(p.numel() for p in net.parameters()), "epochs": recipe.epochs, "train_seconds": 600.0,
         "device": "cpu", "precision": "fp32", "history": [{"val_accuracy": 0.5}, {"val_accuracy": 0.75}],
-        "test_accuracy": 0.75, "test_macro_f1": 0.7,
-        "test_indices": [5, 6, 7, 8], "test_labels": [0, 1, 2, 3], "test_predictions": [0, 0, 2, 3],
+        "test_accuracy": 0.75, "test_macro_f1": 0.7, "test_indices": list(range(5, 13)),
+        "test_labels": [0, 1, 2, 3, 0, 1, 2, 3], "test_predictions": [0, 0, 2, 3, 0, 1, 2, 0],  # 6 of 8 right
     }
     record.update(fields)
     return record
@@ -49,6 +49,31 @@ def test_deduplicated_accuracy_uses_stored_predictions():
     assert reports.deduplicated_accuracy(record, twins=[6]) == (1.0, 3)
     assert reports.deduplicated_accuracy(record, twins=[]) == (0.75, 4)
     assert reports.deduplicated_accuracy(record, twins=[0, 1, 99]) == (0.75, 4)  # twins in the validation half
+
+
+def test_reweighted_accuracy_keeps_the_class_mix_of_the_whole_test_half():
+    record = _record("cnn0")
+    # the twins are test images 7 and 8: a right notumor and a right pituitary
+    assert reports.deduplicated_accuracy(record, [7, 8]) == (4 / 6, 6)
+    # twin-free per class: glioma 2/2, meningioma 1/2, notumor 1/1, pituitary 0/1; each class is 1/4 of the half
+    assert reports.reweighted_accuracy(record, [7, 8]) == pytest.approx((1 + 0.5 + 1 + 0) / 4)
+    assert reports.reweighted_accuracy(record, []) == pytest.approx(0.75)  # no twins: the plain accuracy
+    assert reports.reweighted_accuracy(record, [7, 11]) is None  # no notumor left: undefined
+
+
+def test_twin_breakdown_per_class():
+    rows = reports.twin_breakdown(_record("cnn0"), [5, 8, 12])
+    assert rows == [
+        {"class": "glioma", "with_twin": 1, "with_twin_accuracy": 1.0, "without_twin": 1, "without_twin_accuracy": 1.0},
+        {"class": "meningioma", "with_twin": 0, "with_twin_accuracy": None, "without_twin": 2,
+         "without_twin_accuracy": 0.5},
+        {"class": "notumor", "with_twin": 0, "with_twin_accuracy": None, "without_twin": 2, "without_twin_accuracy": 1.0},
+        {"class": "pituitary", "with_twin": 2, "with_twin_accuracy": 0.5, "without_twin": 0,
+         "without_twin_accuracy": None},
+    ]
+    lines = reports.format_twin_breakdown(rows).splitlines()
+    assert lines[2] == "glioma" + " " * 11 + "1   1.000     1   1.000"
+    assert lines[5] == "pituitary" + " " * 8 + "2   0.500     0       -"
 
 
 def test_twins_come_from_the_leakage_audit(tmp_path):
@@ -85,6 +110,8 @@ def test_course_runs_picks_the_current_recipe_and_seed(tmp_path):
     assert reports.course_runs(records, seed=7) == {"cnn0": other_seed}
     assert reports.course_runs(records, course_recipes(quick=True)) == {"cnn2": quick}
     assert reports.course_runs([faster, ablation, constant]) == {}
+    by_seed = reports.seed_runs(records)
+    assert [r["seed"] for r in by_seed["cnn0"]] == [7, 42] and list(by_seed) == ["cnn0", "cnn3", "bestnet"]
 
 
 def test_is_current_ignores_precision_but_not_the_architecture():
@@ -99,22 +126,26 @@ def test_is_current_ignores_precision_but_not_the_architecture():
 # ---------------------------------------------------------------- tables
 
 
-def test_results_table_derives_the_deduplicated_column_without_touching_records(tmp_path):
-    cnn0 = _file(tmp_path, _record("cnn0", parameters=33488, train_seconds=90.0, test_accuracy=0.7,
-                                   test_macro_f1=0.65))
-    cnn3 = _file(tmp_path, _record("cnn3", parameters=9369668, train_seconds=90.0, test_accuracy=0.9,
-                                   test_macro_f1=0.85, epochs=2))
+def test_results_table_derives_intervals_seeds_and_the_twin_free_column_without_touching_records(tmp_path):
+    cnn0 = _file(tmp_path, _record("cnn0", parameters=33488, train_seconds=90.0, test_macro_f1=0.65))
+    cnn3 = _file(tmp_path, _record("cnn3", parameters=9369668, train_seconds=90.0, test_macro_f1=0.85, epochs=2,
+                                   history=[{"val_accuracy": 0.95}, {"val_accuracy": 0.9}]))
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (cnn0, cnn3)}
 
     lines = reports.course_table(tmp_path).splitlines()
-    assert lines[2] == "| cnn0 | 33,488 | 10 | 1.5 min (cpu) | 0.750 | 0.700 | - | 0.650 | 0.72 (test) |"
-    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | - | 0.850 | 0.93 (validation) |"
+    # 6 of 8 right: Wilson 0.409-0.929; val acc is the evaluated (last) epoch's, not the best
+    assert lines[2] == ("| cnn0 | 33,488 | 10 | 1.5 min (cpu) | 0.750 | 0.750 [0.409, 0.929] | 1 seed | - | 0.650 "
+                        "| 0.72 (test) |")
+    assert lines[3] == ("| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.900 | 0.750 [0.409, 0.929] | 1 seed | - | 0.850 "
+                        "| 0.93 (validation) |")
     assert len(lines) == 4
 
     (tmp_path / "leakage.json").write_text(json.dumps({"test_with_twin": [7, 8, 4000]}))
+    _file(tmp_path, _record("cnn0", seed=1, test_accuracy=0.65))
+    _file(tmp_path, _record("cnn0", seed=2, test_accuracy=0.85))
     lines = reports.course_table(tmp_path).splitlines()
-    assert lines[2] == "| cnn0 | 33,488 | 10 | 1.5 min (cpu) | 0.750 | 0.700 | 0.500 (2) | 0.650 | 0.72 (test) |"
-    assert lines[3] == "| cnn3 | 9,369,668 | 2 | 1.5 min (cpu) | 0.750 | 0.900 | 0.500 (2) | 0.850 | 0.93 (validation) |"
+    assert lines[2] == ("| cnn0 | 33,488 | 10 | 1.5 min (cpu) | 0.750 | 0.750 [0.409, 0.929] | 0.750 ± 0.100 (3 seeds) "
+                        "| 0.625 | 0.650 | 0.72 (test) |")
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (cnn0, cnn3)} == before
     assert "dedup_test_accuracy" not in json.loads(cnn0.read_text())
 
@@ -129,18 +160,18 @@ def test_comparison_table_from_fixture_json():
     assert rows["cnn3"] == {
         "parameters": 9369668, "macs": 1107296256, "image_size": 256, "train_img_per_s": 16.8,
         "inference_img_per_s": 61.2, "epochs": 10, "train_minutes": 56.0, "test_accuracy": 0.9,
-        "dedup_test_accuracy": 7 / 8, "test_macro_f1": 0.89,
+        "test_interval": pytest.approx((0.5958, 0.9821), abs=1e-4),  # Wilson, 9 of 10
+        "twin_free_accuracy": pytest.approx(0.85),  # per class 1, 1/2, 1, 1 weighted 3:3:2:2
+        "test_macro_f1": 0.89,
     }
-    assert rows["bestnet"]["dedup_test_accuracy"] == 1.0  # its one mistake was on a twin
-    assert all(row["dedup_test_accuracy"] is None for row in reports.comparison_rows(records, speed, None).values())
+    assert rows["bestnet"]["twin_free_accuracy"] is None  # its glioma and pituitary scans all have twins
+    assert all(row["twin_free_accuracy"] is None for row in reports.comparison_rows(records, speed, None).values())
     lines = reports.comparison_table(rows).splitlines()
     assert lines[0] == ("| model | parameters | MACs per image | input px | train img/s | inference img/s | epochs "
-                        "| wall time (min) | test acc | de-duplicated test acc | test macro F1 |")
-    assert lines[1] == "| --- |" + " ---: |" * 10
-    assert lines[2] == "| bestnet | 1.17 M | 195.89 M | 128 | 120 | 456 | 14 | 11.5 | 0.750 | 1.000 | 0.740 |"
-    assert lines[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.900 | 0.875 | 0.890 |"
-    no_audit = reports.comparison_table(reports.comparison_rows(records, speed, None)).splitlines()
-    assert no_audit[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.900 | - | 0.890 |"
+                        "| wall time (min) | test acc | 95% CI | twin-free acc (re-weighted) | test macro F1 |")
+    assert lines[1] == "| --- |" + " ---: |" * 11
+    assert lines[2] == "| bestnet | 1.17 M | 195.89 M | 128 | 120 | 456 | 14 | 11.5 | 0.750 | 0.301-0.954 | - | 0.740 |"
+    assert lines[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.900 | 0.596-0.982 | 0.850 | 0.890 |"
 
 
 PIPELINE = {"images": 64, "image_size": 256, "data_source": "real", "seed_style_img_per_s": 100,
@@ -149,16 +180,25 @@ PIPELINE = {"images": 64, "image_size": 256, "data_source": "real", "seed_style_
 
 def _throughput(**changes) -> dict:
     speed = json.loads((FIXTURES / "train_throughput.json").read_text())
-    speed["models"]["cnn3"]["time_to_accuracy"] = {"final_val_accuracy": 0.93, "epoch": 7, "minutes": 40.5,
-                                                   "device": "cpu", "precision": "fp32"}
     speed.update(changes)
     return speed
+
+
+# CNN3's validation accuracy first reaches its final 0.93 at epoch 7, after 6 + 6 * 5.75 = 40.5 minutes
+CNN3_HISTORY = [{"val_accuracy": a, "seconds": 360 if i == 0 else 345}
+                for i, a in enumerate([0.5, 0.7, 0.8, 0.85, 0.9, 0.92, 0.93, 0.91, 0.93, 0.93])]
+
+
+def test_time_to_accuracy_reads_the_run_history():
+    record = _record("cnn3", history=CNN3_HISTORY)
+    assert reports.time_to_accuracy(record) == {"epoch": 7, "minutes": pytest.approx(40.5), "device": "cpu",
+                                                "precision": "fp32"}
 
 
 def test_speed_table_lines():
     assert reports.speed_table(None, _throughput()) == "Run `make bench` to measure."
     assert reports.speed_table(PIPELINE, None) == "Run `make bench` to measure."
-    lines = reports.speed_table(PIPELINE, _throughput()).splitlines()
+    lines = reports.speed_table(PIPELINE, _throughput(), {"cnn3": _record("cnn3", history=CNN3_HISTORY)}).splitlines()
     assert lines[0] == ("Input pipeline, 64 training images at 256 px (real data, warm cache): seed-style 100 img/s, "
                         "cached 450 img/s, **4.5x**.")
     assert lines[2] == ("Training on cpu (x86_64, 2 threads); auto precision here is **fp32** (no fast bfloat16 on "
@@ -178,20 +218,22 @@ def test_readme_tables_are_generated_between_markers(tmp_path):
                       "<!-- speed:start -->\n<!-- speed:end -->\nend\n")
     results, bench = tmp_path / "results", tmp_path / "bench"
     bench.mkdir()
-    _file(results, _record("cnn2", history=[{"val_accuracy": 0.8}], test_accuracy=0.81, test_macro_f1=0.8))
+    _file(results, _record("cnn2", history=[{"val_accuracy": 0.8}], test_macro_f1=0.8))
     _file(results, _record("cnn2", replace(RECIPES["cnn2"], lr=1e-3), test_accuracy=0.99))  # not the course run
     assert reports.update_readme(readme, results, bench)
     text = readme.read_text()
-    assert "| cnn2 | 146,860 | 10 | 10.0 min (cpu) | 0.800 | 0.810 | - | 0.800 | 0.81 (test) |" in text
+    assert ("| cnn2 | 146,860 | 10 | 10.0 min (cpu) | 0.800 | 0.750 [0.409, 0.929] | 1 seed | - | 0.800 "
+            "| 0.81 (test) |") in text
     assert "0.990" not in text
     assert "old" not in text and "Run `make bench` to measure." in text and text.endswith("end\n")
     (results / "leakage.json").write_text(json.dumps({"test_with_twin": [5]}))
     assert reports.update_readme(readme, results, bench)
-    assert "| 0.800 | 0.810 | 0.667 (3) | 0.800 |" in readme.read_text()
+    assert "| 1 seed | 0.750 | 0.800 |" in readme.read_text()  # glioma keeps 1 of 1 right: still 3 of 4 per class
     write_json(bench / "data_pipeline.json", PIPELINE)
     write_json(bench / "train_throughput.json", _throughput())
     assert reports.update_readme(readme, results, bench)
-    assert "| cnn3 (256 px) | 17 / 17 | 61 / 61 | 5.7 min | 56.7 min | 8.2 min | 1.4x |" in readme.read_text()
+    assert "| cnn3 (256 px) | 17 / 17 | 61 / 61 | 5.7 min | 56.7 min | 8.2 min | 1.4x | - |" in readme.read_text()
+    assert "| cnn2 (256 px) |" not in readme.read_text()  # the fixture benchmark has no cnn2
     assert "**4.5x**" in readme.read_text()
     assert not reports.update_readme(readme, results, bench)
 
@@ -203,7 +245,8 @@ def test_original_numbers_are_kept():
 
 @pytest.mark.parametrize("key,value,cell", [
     ("parameters", 1_169_172, "1.17 M"), ("train_img_per_s", 16.8, "17"), ("train_minutes", 56.0, "56.0"),
-    ("test_accuracy", 0.9, "0.900"), ("epochs", 14, "14"), ("dedup_test_accuracy", None, "-"),
+    ("test_accuracy", 0.9, "0.900"), ("epochs", 14, "14"), ("twin_free_accuracy", None, "-"),
+    ("test_interval", (0.5958, 0.9821), "0.596-0.982"),
 ])
 def test_comparison_cells(key, value, cell):
     row = {k: None for k in reports.COMPARISON_COLUMNS}

@@ -11,7 +11,7 @@ from mri_helpers.datasets import load_datasets, make_loaders
 from mri_helpers.files import atomic_path
 from mri_helpers.metrics import predict
 from mri_helpers.models import build_model
-from mri_helpers.training import Recipe, Trainer, seed_everything
+from mri_helpers.training import RECIPES, Recipe, Trainer, seed_everything
 
 RECIPE = Recipe(lr=3e-3, image_size=32, batch_size=8, precision="fp32")
 META = {"model": "cnn0", "image_size": 32, "classes": ["a", "b", "c", "d"], "source": "synthetic",
@@ -286,3 +286,10 @@ def test_precision_follows_the_recipe_and_the_cpu(data, loaders, monkeypatch):
     history = trainer.fit(train, val, epochs=1, progress=False)
     assert trainer.precision == "bf16" and np.isfinite(history[0]["train_loss"]) and np.isfinite(history[0]["val_loss"])
     assert trainer.model.conv1.weight.dtype == torch.float32  # mixed precision: the weights stay fp32
+
+
+def test_recipe_repr_shows_the_learning_rate_and_only_what_differs_from_the_defaults():
+    assert repr(Recipe(lr=3e-4)) == "Recipe(lr=0.0003)"
+    assert repr(RECIPES["bestnet"]) == ("Recipe(lr=0.003, image_size=128, epochs=14, weight_decay=0.0005, "
+                                        "label_smoothing=0.1, one_cycle=True)")
+    assert repr(Recipe(lr=1e-3, precision="bf16", patience=2)) == "Recipe(lr=0.001, precision='bf16', patience=2)"
