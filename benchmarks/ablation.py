@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
-    data = load_datasets(image_size=RECIPES["bestnet"].image_size, seed=args.seed)
+    data = load_datasets(image_size=RECIPES["bestnet"].image_size)
     print(banner(data.source, data.root))
     base = output_dirs(data.source, quick=False)
     out = OutputDirs(base.figures, base.results / "ablations", base.checkpoints / "ablations", base.notebooks)

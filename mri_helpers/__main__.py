@@ -39,7 +39,7 @@ def _train(args) -> int:
                                  ("batch_size", args.batch_size), ("precision", args.precision),
                                  ("patience", args.patience)) if v is not None}
     recipe = replace(recipe, **changes)
-    data = load_datasets(args.data_dir, image_size=recipe.image_size, seed=args.seed)
+    data = load_datasets(args.data_dir, image_size=recipe.image_size)
     print(banner(data.source, data.root))
     result = train_and_evaluate(args.model, data, _out(args, data.source), recipe, seed=args.seed)
     print(result.test.report())
@@ -114,7 +114,7 @@ def _migrate(args) -> int:
         model, options = (ABLATIONS[name][1], ABLATIONS[name][2]) if name in ABLATIONS else (None, None)
         size = old["image_size"]
         if size not in data_by_size:
-            data_by_size[size] = load_datasets(args.data_dir, image_size=size, seed=old["seed"])
+            data_by_size[size] = load_datasets(args.data_dir, image_size=size)
         data = data_by_size[size]
         out = _out(argparse.Namespace(out=None), data.source)
         out = type(out)(out.figures, results, checkpoints, out.notebooks)

@@ -56,7 +56,7 @@ def setup(recipe: str = "cnn0", data_dir=None, seed: int = 42, quick: bool | Non
     chosen = recipes(quick)[recipe]
     if image_size:
         chosen = replace(chosen, image_size=image_size)
-    data = load_datasets(data_dir, image_size=chosen.image_size, seed=seed)
+    data = load_datasets(data_dir, image_size=chosen.image_size)
     out = output_dirs(data.source, quick)
     print(banner(data.source, data.root) + (" Quick pass: 64-px images, a few epochs." if quick else ""))
     return Course(data, chosen, out, Path(figures_dir) if figures_dir else out.figures, seed, quick)

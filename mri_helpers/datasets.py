@@ -1,7 +1,9 @@
 """Datasets and loaders over the decoded cache: what ``load_datasets`` returns.
 
 Splits follow the original project: all of ``Training/`` trains (with augmentation) and
-``Testing/`` is split 50/50 into validation and test halves by a seeded generator. Each
+``Testing/`` is split 50/50 into validation and test halves by a generator seeded with
+:data:`SPLIT_SEED`, whatever the training seed, so every run is scored on the same test
+images and two runs can be compared image by image. Each
 half is a dataset of its own, which knows its rows of ``Testing/`` (``rows``), its files
 and its labels, so nobody has to reach into a ``Subset``.
 """
@@ -116,6 +118,9 @@ def check_image_size(image_size: int) -> int:
     return image_size
 
 
+SPLIT_SEED = 42  # the course's one validation/test split of Testing/
+
+
 def split_halves(n: int, seed: int) -> tuple[list[int], list[int]]:
     """Seeded validation and test halves of ``range(n)``: the same rows as
     ``random_split(range(n), [0.5, 0.5], generator=torch.Generator().manual_seed(seed))``,
@@ -130,14 +135,14 @@ def split_halves(n: int, seed: int) -> tuple[list[int], list[int]]:
 def load_datasets(
     data_dir: str | os.PathLike | None = None,
     image_size: int = 256,
-    seed: int = 42,
+    split_seed: int = SPLIT_SEED,
     cache_dir: str | os.PathLike | None = None,
 ) -> Datasets:
     """Find the data, decode it once into the cache and return train/val/test datasets.
 
     Items are ``(float tensor 3 x S x S, normalised; int label)``. The normaliser's mean
-    and std come from the resized, un-augmented training images. The same ``seed``
-    gives the same validation/test split of ``Testing/``.
+    and std come from the resized, un-augmented training images. ``split_seed`` picks the
+    validation/test split of ``Testing/``; the training seed does not, so seeds share a test half.
     """
     check_image_size(image_size)
     root = resolve_data_dir(data_dir)
@@ -153,7 +158,7 @@ def load_datasets(
     normalize = v2.Normalize(mean=train.mean, std=train.std)
     train_set = CachedImages(train.path, train.labels, train.files, Prepare(normalize, Augment()))
     testing = CachedImages(test.path, test.labels, test.files, Prepare(normalize))
-    val_rows, test_rows = split_halves(len(testing), seed)
+    val_rows, test_rows = split_halves(len(testing), split_seed)
     key = hashlib.sha256(
         "\n".join(fingerprint(root, samples[s], image_size, mtimes=False) for s in ("Training", "Testing")).encode()
     ).hexdigest()[:16]
@@ -167,7 +172,7 @@ def load_datasets(
         source=source_of(root),
         root=root,
         image_size=image_size,
-        key=f"v{CACHE_VERSION}-{key}",
+        key=f"v{CACHE_VERSION}-{key}" + (f"-split{split_seed}" if split_seed != SPLIT_SEED else ""),
         skipped=train.skipped + test.skipped,
     )
 

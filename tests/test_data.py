@@ -40,12 +40,14 @@ def test_splits_classes_and_items(small_root):
 
 
 def test_split_is_deterministic_per_seed(small_root):
-    a = D.load_datasets(small_root, image_size=32, seed=1)
-    b = D.load_datasets(small_root, image_size=32, seed=1)
-    c = D.load_datasets(small_root, image_size=32, seed=2)
+    a = D.load_datasets(small_root, image_size=32, split_seed=1)
+    b = D.load_datasets(small_root, image_size=32, split_seed=1)
+    c = D.load_datasets(small_root, image_size=32, split_seed=2)
     assert a.val.rows.tolist() == b.val.rows.tolist() and a.test.rows.tolist() == b.test.rows.tolist()
     assert a.val.rows.tolist() != c.val.rows.tolist()
     assert sorted(a.val.rows.tolist() + a.test.rows.tolist()) == list(range(24))
+    base = D.load_datasets(small_root, image_size=32).key  # the course's split: the key of the data alone
+    assert (a.key, c.key) == (base + "-split1", base + "-split2")  # another split is other data to a run
 
 
 @pytest.mark.filterwarnings("ignore:Length of split at index 1 is 0")
@@ -61,7 +63,7 @@ def test_split_halves_equal_torch_random_split(n, seed):
 
 
 def test_halves_know_their_rows_files_and_labels(small_root):
-    d = D.load_datasets(small_root, image_size=32, seed=3)
+    d = D.load_datasets(small_root, image_size=32, split_seed=3)
     val_rows, test_rows = D.split_halves(24, 3)
     assert d.val.rows.tolist() == val_rows and d.test.rows.tolist() == test_rows
     for half, rows in ((d.val, val_rows), (d.test, test_rows)):
