@@ -20,7 +20,7 @@ UV_VERSION := 0.13.9
 UV  := env -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_BUILD_CONSTRAINT $(VENV)/bin/uv --no-config
 
 
-.PHONY: help setup lab data run-all test bench ablation train predict clean
+.PHONY: help setup lab data run-all test bench ablation robustness train predict clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -67,10 +67,14 @@ bench: setup  ## measure the data pipeline and training throughput (writes bench
 ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (about 11 min per variant on a CPU)
 	$(PY) benchmarks/ablation.py
 
+robustness: setup  ## train the robust BestNet (3 seeds), then score every trained run under scan shifts
+	$(PY) -m mri_helpers robustness
+
 MODEL ?= cnn2
 EPOCHS ?=
-train: setup  ## train one model from the command line: make train MODEL=cnn2 [EPOCHS=10] (default: its recipe)
-	$(PY) -m mri_helpers train --model $(MODEL) $(if $(EPOCHS),--epochs $(EPOCHS))
+SEEDS ?= 42
+train: setup  ## train one model from the command line: make train MODEL=cnn2 [SEEDS="42 43 44"] [EPOCHS=10]
+	$(PY) -m mri_helpers train --model $(MODEL) --seed $(SEEDS) $(if $(EPOCHS),--epochs $(EPOCHS))
 
 predict: setup  ## print class probabilities: make predict IMAGES="a.jpg b.jpg" CHECKPOINT=checkpoints/cnn2/<run>.pt
 	$(PY) -m mri_helpers predict $(IMAGES) --checkpoint $(or $(CHECKPOINT),$(firstword $(wildcard checkpoints/$(MODEL)/*.pt)))

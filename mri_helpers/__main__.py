@@ -4,6 +4,7 @@ Examples::
 
     python -m mri_helpers download
     python -m mri_helpers train --model cnn2 --data-dir data/brain-tumor-mri
+    python -m mri_helpers train --model cnn2 --seed 42 43 44
     python -m mri_helpers predict scan1.jpg scan2.png --checkpoint checkpoints/cnn2/seed42-0123456789ab.pt
 """
 
@@ -41,10 +42,11 @@ def _train(args) -> int:
     recipe = replace(recipe, **changes)
     data = load_datasets(args.data_dir, image_size=recipe.image_size)
     print(banner(data.source, data.root))
-    result = train_and_evaluate(args.model, data, _out(args, data.source), recipe, seed=args.seed)
-    print(result.test.report())
-    print(describe(result))
-    print(f"record {result.run.record}\ncheckpoint {result.run.checkpoint}")
+    for seed in args.seed:
+        result = train_and_evaluate(args.model, data, _out(args, data.source), recipe, seed=seed)
+        print(result.test.report())
+        print(describe(result))
+        print(f"record {result.run.record}\ncheckpoint {result.run.checkpoint}")
     return 0
 
 
@@ -97,6 +99,33 @@ def _readme(args) -> int:
     return 0
 
 
+def _robustness(args) -> int:
+    """Train the remedy on each seed, then score every run with a checkpoint under every shift."""
+    from .datasets import load_datasets
+    from .robustness import load_scores, robustness_table, score_runs
+    from .runs import describe, train_and_evaluate
+    from .sources import banner
+    from .training import ROBUST
+
+    cache = {}
+
+    def data_for_size(size: int):
+        if size not in cache:
+            cache[size] = load_datasets(args.data_dir, image_size=size)
+        return cache[size]
+
+    for name, (_, model, options, recipe) in ROBUST.items():
+        data = data_for_size(recipe.image_size)
+        print(banner(data.source, data.root))
+        for seed in args.seed:
+            print(describe(train_and_evaluate(name, data, _out(args, data.source), recipe, seed=seed, model=model,
+                                              options=options)))
+    out = _out(args, data.source)
+    score_runs(out, data_for_size)
+    print(robustness_table(load_scores(out.results)))
+    return 0
+
+
 def _migrate(args) -> int:
     """Refile schema-1 records (``<results>/<name>.json``) and checkpoints (``<checkpoints>/<name>.pt``) as runs."""
     from .datasets import load_datasets
@@ -144,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--image-size", type=int, default=None, help="default: the model's recipe (256; bestnet 128)")
     train.add_argument("--precision", choices=PRECISIONS, default=None,
                        help="default: the recipe's 'auto' (bf16 where the hardware runs it fast, else fp32)")
-    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--seed", type=int, nargs="+", default=[42], help="one or more seeds, trained in turn")
     train.add_argument("--patience", type=int, default=None, help="early-stopping patience (epochs)")
     train.add_argument("--data-dir", default=None, help="folder with Training/ and Testing/ (default: auto)")
     train.add_argument("--out", default=None, help="write results/ and checkpoints/ here (default: the repository)")
@@ -158,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--kernel", default="python3")
     runner.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
     sub.add_parser("readme", help="regenerate the README's results and speed tables from the JSON files")
+    robust = sub.add_parser("robustness", help="train the robust BestNet, then score every run under scan shifts")
+    robust.add_argument("--seed", type=int, nargs="*", default=[42, 43, 44], help="seeds of the remedy to train")
+    robust.add_argument("--data-dir", default=None)
+    robust.add_argument("--out", default=None)
     mig = sub.add_parser("migrate", help="refile old <results>/<model>.json records (and checkpoints) as runs")
     mig.add_argument("--results", default="results")
     mig.add_argument("--checkpoints", default="checkpoints")
@@ -166,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
-                   "readme": _readme, "migrate": _migrate}
+                   "readme": _readme, "migrate": _migrate,
+                   "robustness": _robustness}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

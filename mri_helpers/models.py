@@ -79,6 +79,25 @@ class SmallCNN(nn.Module):
         return self.fc2(x)
 
 
+class Standardize(nn.Module):
+    """Scale each image to zero mean and unit standard deviation over its whole frame.
+
+    Per-image intensity normalisation, as MONAI's ``NormalizeIntensity`` does. Whatever
+    brightness and contrast an export gave a scan, the network sees the same numbers, so
+    a global linear change of the grey levels cannot move its prediction. (A gamma curve
+    is not linear: intensity augmentation in training covers that.) It sits inside the
+    model so that every caller, from the trainer to Grad-CAM, applies it.
+    """
+
+    def __init__(self, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        return (x - mean) / (x.std(dim=(1, 2, 3), keepdim=True) + self.eps)
+
+
 class BestNet(nn.Module):
     """The course-best model: small, batch-normalised, globally pooled.
 
@@ -91,8 +110,10 @@ class BestNet(nn.Module):
     """
 
     def __init__(self, widths=(16, 32, 64, 128, 256), repeats=(1, 1, 2, 2, 2), num_classes: int = 4,
-                 dropout: float = 0.2, in_channels: int = 3, batch_norm: bool = True):
+                 dropout: float = 0.2, in_channels: int = 3, batch_norm: bool = True, standardize: bool = False):
         super().__init__()
+        # Only a model that standardises has the layer, so the plain BestNet's structure (and runs) stay as they were.
+        self.standardize = Standardize() if standardize else None
         stages, cin = [], in_channels
         for width, repeat in zip(widths, repeats):
             layers = []
@@ -118,6 +139,8 @@ class BestNet(nn.Module):
         return self.stages[-1]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.standardize is not None:
+            x = self.standardize(x)
         for i, stage in enumerate(self.stages):
             x = stage(x if i == 0 else self.pool(x))
         return x
@@ -133,7 +156,8 @@ def build_model(name: str, num_classes: int = 4, image_size: int = 256, **option
     """Build ``'cnn0'``..``'cnn3'`` or ``'bestnet'`` for ``image_size`` x ``image_size`` RGB inputs.
 
     BestNet's global pooling accepts any size; ``image_size`` only shapes CNN0-CNN3's ``fc1``.
-    ``options`` go to BestNet (``batch_norm=False`` for the ablation); a run stores them,
+    ``options`` go to BestNet (``batch_norm=False`` for the ablation, ``standardize=True``
+    for the robust variant); a run stores them,
     so its checkpoint rebuilds the same architecture.
     """
     if name == "bestnet":

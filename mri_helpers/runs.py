@@ -43,6 +43,7 @@ from .training import (
     pick_device,
     seed_everything,
 )
+from .transforms import Augment, Prepare
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,8 @@ def train_and_evaluate(name: str, data: Datasets, out: OutputDirs, recipe: Recip
         "train_images": len(train_loader.dataset),
         **amp.describe_cpu(),
     }
-    trainer = Trainer(net, recipe, seed=seed, meta=meta, device=device, prepare=data.prepare_train)
+    prepare = Prepare(data.normalize, Augment(intensity=True)) if recipe.intensity_augment else data.prepare_train
+    trainer = Trainer(net, recipe, seed=seed, meta=meta, device=device, prepare=prepare)
     finished = run.finished()
     if not run.checkpoint.exists():
         note = nearest_difference(run)

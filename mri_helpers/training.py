@@ -66,6 +66,7 @@ class Recipe:
     precision: str = "auto"  # see :mod:`precision`; a run records what ``auto`` became
     patience: int | None = None  # early stopping: epochs without a better validation loss
     train_subset: int | None = None  # train on this many shuffled training images only (brief runs)
+    intensity_augment: bool = False  # also random gamma and contrast per image (see transforms.Augment)
 
     def identity(self) -> dict:
         """The learning rate and every field that differs from its default: what names a run.
@@ -95,6 +96,14 @@ ABLATIONS = {
                               {"batch_norm": False}, RECIPES["bestnet"]),
     "bestnet_constant_lr": ("the one-cycle schedule (a constant learning rate of 3e-3)", "bestnet", {},
                             replace(RECIPES["bestnet"], one_cycle=False)),
+}
+
+# BestNet with the standard remedy for scans exported differently (per-image
+# standardisation and intensity augmentation), for the robustness study (``make robustness``),
+# in the same form: name -> (what is added, model, model options, recipe)
+ROBUST = {
+    "bestnet_robust": ("per-image standardisation and intensity augmentation", "bestnet", {"standardize": True},
+                       replace(RECIPES["bestnet"], intensity_augment=True)),
 }
 
 

@@ -26,10 +26,17 @@ class Augment:
     torchvision's RandomAffine and RandomRotation (and so the original project), it
     uses nearest-neighbour interpolation. It runs on whichever device the batch is on, and
     its randomness comes from that device's global generator, which the trainer seeds.
+
+    With ``intensity=True`` each image also gets a random gamma curve (0.7 to 1.5, drawn
+    uniformly on a log scale, so brighter and darker are equally likely) and a random
+    contrast (0.75 to 1.25 around its own mean): intensity augmentation, which teaches a
+    model that an export's grey levels carry no label.
     """
 
-    def __init__(self, degrees: float = 10.0, translate: float = 0.1, brightness=(0.8, 1.2)):
-        self.degrees, self.translate, self.brightness = degrees, translate, brightness
+    GAMMA, CONTRAST = (0.7, 1.5), (0.75, 1.25)
+
+    def __init__(self, degrees: float = 10.0, translate: float = 0.1, brightness=(0.8, 1.2), intensity: bool = False):
+        self.degrees, self.translate, self.brightness, self.intensity = degrees, translate, brightness, intensity
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         n, device = batch.shape[0], batch.device
@@ -47,7 +54,14 @@ class Augment:
         grid = torch.stack((cos * u - sin * v + shift[:, :1, None], sin * u + cos * v + shift[:, 1:, None]), dim=-1)
         x = nn.functional.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
         factor = torch.empty(n, 1, 1, 1, device=device).uniform_(*self.brightness)
-        return x.mul_(factor).clamp_(0, 1)
+        x = x.mul_(factor).clamp_(0, 1)
+        if self.intensity:
+            gamma = torch.empty(n, 1, 1, 1, device=device).uniform_(*map(math.log, self.GAMMA)).exp_()
+            contrast = torch.empty(n, 1, 1, 1, device=device).uniform_(*self.CONTRAST)
+            x = x.pow_(gamma)
+            mean = x.mean(dim=(1, 2, 3), keepdim=True)
+            x = x.sub_(mean).mul_(contrast).add_(mean).clamp_(0, 1)
+        return x
 
 
 

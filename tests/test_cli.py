@@ -123,3 +123,13 @@ def test_migrate_refiles_old_records_and_checkpoints(trained, small_root, tmp_pa
     assert migrated["test_predictions"] == record["test_predictions"]
     model, meta = load_model(checkpoints / "cnn0" / f"{record['run_id']}.pt")
     assert meta["run_id"] == record["run_id"] and "lr" not in meta and meta["recipe"] == record["recipe"]
+
+
+def test_train_several_seeds_makes_one_run_each_on_the_same_test_half(tmp_path, small_root):
+    rc = main(["train", "--model", "cnn0", "--epochs", "1", "--image-size", "32", "--batch-size", "8",
+               "--precision", "fp32", "--seed", "5", "6", "--data-dir", str(small_root), "--out", str(tmp_path)])
+    assert rc == 0
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "results" / "cnn0").glob("*.json"))]
+    assert sorted(r["seed"] for r in records) == [5, 6]
+    assert records[0]["test_indices"] == records[1]["test_indices"]
+    assert records[0]["run_id"] != records[1]["run_id"]
