@@ -20,7 +20,7 @@ UV_VERSION := 0.13.9
 UV  := env -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_BUILD_CONSTRAINT $(VENV)/bin/uv --no-config
 
 
-.PHONY: help setup lab data run-all test bench ablation robustness train predict clean
+.PHONY: help setup lab data run-all test bench ablation robustness student slides train predict clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -57,7 +57,7 @@ test: setup  ## lint, unit tests, then every notebook under nbval in quick mode
 	$(VENV)/bin/ruff check mri_helpers benchmarks tests
 	$(VENV)/bin/nbqa ruff $(NOTEBOOKS)
 	$(PY) -m pytest -q tests
-	MRI_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS)
+	MRI_QUICK=1 MRI_EXERCISES_STRICT=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS)
 
 bench: setup  ## measure the data pipeline and training throughput (writes benchmarks/results/*.json)
 	$(PY) benchmarks/data_pipeline.py
@@ -66,6 +66,13 @@ bench: setup  ## measure the data pipeline and training throughput (writes bench
 
 ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (about 11 min per variant on a CPU)
 	$(PY) benchmarks/ablation.py
+
+student: setup  ## write the student edition (solutions replaced by stubs, no outputs) to scratch/student/
+	$(PY) -m mri_helpers student $(NOTEBOOKS) --dest scratch/student
+
+REVEAL ?=
+slides: setup  ## turn each notebook into a reveal.js deck in scratch/slides/ (REVEAL=url of a local reveal.js)
+	$(PY) -m mri_helpers slides $(NOTEBOOKS) --dest scratch/slides $(if $(REVEAL),--reveal-url-prefix $(REVEAL))
 
 robustness: setup  ## train the robust BestNet (3 seeds), then score every trained run under scan shifts
 	$(PY) -m mri_helpers robustness

@@ -126,6 +126,22 @@ def _robustness(args) -> int:
     return 0
 
 
+def _student(args) -> int:
+    from .editions import write_student_edition
+
+    written = write_student_edition(args.notebooks, args.dest)
+    print(f"student edition: {len(written)} notebooks in {args.dest}")
+    return 0
+
+
+def _slides(args) -> int:
+    from .editions import write_slides
+
+    written = write_slides(args.notebooks, args.dest, args.reveal_url_prefix)
+    print(f"slides: {len(written)} decks in {args.dest} (open one in a browser)")
+    return 0
+
+
 def _migrate(args) -> int:
     """Refile schema-1 records (``<results>/<name>.json``) and checkpoints (``<checkpoints>/<name>.pt``) as runs."""
     from .datasets import load_datasets
@@ -191,6 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     robust.add_argument("--seed", type=int, nargs="*", default=[42, 43, 44], help="seeds of the remedy to train")
     robust.add_argument("--data-dir", default=None)
     robust.add_argument("--out", default=None)
+    student = sub.add_parser("student", help="write the student edition: solutions replaced by stubs, no outputs")
+    student.add_argument("notebooks", nargs="+")
+    student.add_argument("--dest", default="scratch/student")
+    slides = sub.add_parser("slides", help="turn notebooks into reveal.js slide decks")
+    slides.add_argument("notebooks", nargs="+")
+    slides.add_argument("--dest", default="scratch/slides")
+    slides.add_argument("--reveal-url-prefix", default=None, help="where reveal.js is served (default: a CDN)")
     mig = sub.add_parser("migrate", help="refile old <results>/<model>.json records (and checkpoints) as runs")
     mig.add_argument("--results", default="results")
     mig.add_argument("--checkpoints", default="checkpoints")
@@ -200,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
                    "readme": _readme, "migrate": _migrate,
-                   "robustness": _robustness}
+                   "robustness": _robustness, "student": _student, "slides": _slides}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

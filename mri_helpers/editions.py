@@ -1,0 +1,127 @@
+"""The student edition and the slide decks, both made from the one committed edition of the notebooks.
+
+The committed notebooks are the instructor edition: every exercise's solution is in a
+code cell tagged ``solution``. ``make student`` writes a copy of the course in which each
+solution cell becomes a stub: the task (the cell's leading comment lines) is kept, and
+every name the solution assigns is set to ``None``, so the checker cell that follows
+prints a hint instead of failing, and every other cell still runs. The student edition
+carries no outputs, so no answer can leak through a printed result.
+
+``make slides`` turns each notebook into a reveal.js deck with nbconvert. The slide
+layout is derived from the headings, so no cell needs hand-kept metadata: a ``#`` or
+``##`` heading starts a slide, ``###`` a sub-slide (one idea per slide), and the
+parameters cell and imports are skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import os
+from pathlib import Path
+
+import nbformat
+
+from .files import atomic_path
+
+SOLUTION = "solution"
+
+
+def solution_names(source: str) -> list[str]:
+    """Names a solution cell assigns at its top level, in order: what the stub must define."""
+    names: list[str] = []
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        for target in targets:
+            for leaf in ast.walk(target):
+                if isinstance(leaf, ast.Name) and leaf.id not in names:
+                    names.append(leaf.id)
+    return names
+
+
+def stub(source: str) -> str:
+    """The student's version of a solution cell: its task, and ``None`` for each answer."""
+    lines = source.splitlines()
+    task = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        task.append(line)
+    names = solution_names(source)
+    if not names:
+        raise ValueError("A solution cell must assign its answer to a name, for its checker to read: "
+                         + (lines[0] if lines else "(empty cell)"))
+    return "\n".join([*task, "# Your code here. Replace each None, then run the check below.",
+                      *(f"{name} = None" for name in names)])
+
+
+def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with every solution stubbed and every output removed."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if SOLUTION in cell.metadata.get("tags", []):
+            cell.source = stub(cell.source)
+            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != SOLUTION] + ["exercise"]
+        cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def write_student_edition(notebooks: list[str | os.PathLike], dest: str | os.PathLike) -> list[Path]:
+    """Write the student edition of each notebook into ``dest``; return the files written."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in map(Path, notebooks):
+        target = dest / path.name
+        with atomic_path(target) as tmp:
+            nbformat.write(student_notebook(nbformat.read(path, as_version=4)), tmp)
+        written.append(target)
+    return written
+
+
+def slide_type(cell: nbformat.NotebookNode) -> str:
+    """reveal.js slide type of a cell, from its heading or role."""
+    source = cell.source.lstrip()
+    if "parameters" in cell.metadata.get("tags", []):
+        return "skip"
+    if cell.cell_type == "markdown":
+        if source.startswith(("# ", "## ")):
+            return "slide"
+        if source.startswith("### "):
+            return "subslide"
+        return "-"
+    if all(line.startswith(("import ", "from ")) or not line.strip() for line in source.splitlines()):
+        return "skip"  # imports only
+    return "-"
+
+
+def slides_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with reveal.js slide metadata on every cell."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
+    return nb
+
+
+def write_slides(notebooks: list[str | os.PathLike], dest: str | os.PathLike,
+                 reveal_url_prefix: str | None = None) -> list[Path]:
+    """One ``<notebook>.slides.html`` deck per notebook in ``dest``, figures scaled to the slide."""
+    from nbconvert import SlidesExporter
+
+    exporter = SlidesExporter(reveal_scroll=True, reveal_width="1280", reveal_height="800")
+    if reveal_url_prefix:
+        exporter.reveal_url_prefix = reveal_url_prefix
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in map(Path, notebooks):
+        body, _ = exporter.from_notebook_node(slides_notebook(nbformat.read(path, as_version=4)))
+        body = body.replace("</head>", "<style>.reveal img { max-height: 70vh; width: auto; }</style>\n</head>", 1)
+        target = dest / f"{path.stem}.slides.html"
+        with atomic_path(target) as tmp:
+            tmp.write_text(body)
+        written.append(target)
+    return written

@@ -1,0 +1,85 @@
+"""The student edition and the slides are made from the committed notebooks (mri_helpers.editions)."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from mri_helpers import editions
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+SOLUTION = """# Exercise 1: count the parameters of fc1.
+# Hint: weights and biases.
+inputs = 16384
+count = inputs * 512 + 512
+count += 0"""
+
+
+def _notebook():
+    solution = new_code_cell(SOLUTION, metadata={"tags": ["solution"]},
+                             outputs=[new_output("stream", name="stdout", text="8389120\n")])
+    return new_notebook(cells=[
+        new_markdown_cell("# 03 · Title"),
+        new_code_cell("QUICK = True", metadata={"tags": ["parameters"]}),
+        new_code_cell("import torch\nfrom torch import nn\n"),
+        new_markdown_cell("## A section"),
+        new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1\n")], execution_count=3),
+        new_markdown_cell("### A detail"),
+        solution,
+        new_code_cell("check_parameter_count('cnn3', 'fc1', count)"),
+    ])
+
+
+def test_stub_keeps_the_task_and_sets_every_answer_to_none():
+    assert editions.solution_names(SOLUTION) == ["inputs", "count"]
+    assert editions.stub(SOLUTION) == (
+        "# Exercise 1: count the parameters of fc1.\n# Hint: weights and biases.\n"
+        "# Your code here. Replace each None, then run the check below.\ninputs = None\ncount = None")
+    assert editions.solution_names("a, (b, c) = 1, (2, 3)\nx: int = 4\nprint(a)") == ["a", "b", "c", "x"]
+    with pytest.raises(ValueError, match="assign its answer"):
+        editions.stub("# Exercise: print it\nprint(3)")
+
+
+def test_student_notebook_has_no_solution_and_no_outputs():
+    nb = _notebook()
+    student = editions.student_notebook(nb)
+    assert "inputs * 512" in nb.cells[6].source and nb.cells[4].outputs  # the original is untouched
+    assert student.cells[6].metadata["tags"] == ["exercise"]
+    assert student.cells[6].source.endswith("inputs = None\ncount = None")
+    assert "512" not in student.cells[6].source
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
+    assert [c.source for c in student.cells if c.cell_type == "markdown"] == [
+        c.source for c in nb.cells if c.cell_type == "markdown"]
+
+
+def test_slide_types_follow_the_headings():
+    slides = editions.slides_notebook(_notebook())
+    assert [c.metadata["slideshow"]["slide_type"] for c in slides.cells] == [
+        "slide", "skip", "skip", "slide", "-", "subslide", "-", "-"]
+
+
+def test_write_student_edition_and_slides(tmp_path):
+    path = tmp_path / "03_demo.ipynb"
+    nbformat.write(_notebook(), path)
+    [student] = editions.write_student_edition([path], tmp_path / "student")
+    assert student == tmp_path / "student" / "03_demo.ipynb"
+    assert "inputs = None" in nbformat.read(student, as_version=4).cells[6].source
+    [deck] = editions.write_slides([path], tmp_path / "slides", reveal_url_prefix="reveal.js")
+    html = deck.read_text()
+    assert deck.name == "03_demo.slides.html" and 'href="reveal.js/dist/reveal.css"' in html
+    assert html.count("<section") >= 3 and "max-height: 70vh" in html
+    assert "QUICK = True" not in html  # the parameters cell is skipped
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_course_student_edition_keeps_no_solution_code(path):
+    nb = nbformat.read(path, as_version=4)
+    student = editions.student_notebook(nb)
+    solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    code = {line.strip() for c in solutions for line in c.source.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")}
+    text = "\n".join(c.source for c in student.cells if c.cell_type == "code")
+    assert not [line for line in code if line in text.splitlines()]
+    assert sum("exercise" in c.metadata.get("tags", []) for c in student.cells) == len(solutions)

@@ -1,0 +1,65 @@
+"""Every exercise checker accepts the right answer, rejects a wrong one with a hint, and never prints the answer."""
+
+import numpy as np
+import pytest
+
+from mri_helpers import exercises as ex
+from mri_helpers.models import build_model
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
+
+
+def _said(capsys):
+    return capsys.readouterr().out.strip()
+
+
+@pytest.mark.parametrize("call,right,wrong", [
+    (lambda a: ex.check_dropout_scale(0.3, a), 1 / 0.7, 0.7),
+    (lambda a: ex.check_parameter_count("cnn3", "fc1", a), 16384 * 512 + 512, 16384 * 512),
+    (lambda a: ex.check_parameter_count("cnn0", "conv1", a), 3 * 4 * 9 + 4, 3 * 4 * 9),
+    (lambda a: ex.check_receptive_field("cnn2", a), 94, 78),
+    (lambda a: ex.check_receptive_field("cnn0", a), 46, 32),
+    (lambda a: ex.check_output_shape(build_model("cnn3"), "conv2", 256, a), (64, 128, 128), (64, 256, 256)),
+    (lambda a: ex.check_discordant([0, 0, 0, 1], [0, 0, 1, 1], [0, 1, 0, 0], a), (2, 1), (3, 1)),
+    (lambda a: ex.check_wilson(498, 655, a), (0.7259, 0.7914), (0.7276, 0.7930)),
+])
+def test_right_answers_pass_and_wrong_ones_get_a_hint(call, right, wrong, capsys):
+    assert call(right) is True and _said(capsys) == "✓ correct"
+    assert call(wrong) is False
+    said = _said(capsys)
+    assert said.startswith("✗ not yet: ") and str(right) not in said
+    assert call(None) is False and "set " in _said(capsys)  # the student's stub
+
+
+def test_hints_recognise_the_common_mistakes(capsys):
+    ex.check_parameter_count("cnn3", "fc1", 16384 * 512)
+    assert "now add the biases" in _said(capsys)
+    ex.check_discordant([0, 0, 0, 1], [0, 0, 1, 1], [0, 1, 0, 0], (1, 2))
+    assert "wrong order" in _said(capsys)
+    ex.check_wilson(498, 655, (0.7276, 0.7930))  # p ± 1.96 SE
+    assert "Wald" in _said(capsys)
+
+
+def test_twin_count_checker_counts_within_the_threshold(capsys):
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (5, 32), dtype=np.uint8)
+    test = train[:3].copy()
+    test[1, 0] ^= 0b111  # 3 bits from its twin
+    test[2] = 255 - test[2]  # far from everything
+    assert ex.check_twin_count(test, train, 2, 1) and ex.check_twin_count(test, train, 3, 2)
+    assert not ex.check_twin_count(test, train, 3, 3)
+
+
+def test_strict_mode_turns_a_wrong_answer_into_an_error(monkeypatch):
+    monkeypatch.setenv("MRI_EXERCISES_STRICT", "1")
+    with pytest.raises(ex.ExerciseError, match="exercise check failed"):
+        ex.check_receptive_field("cnn2", 10)
+    assert ex.check_receptive_field("cnn2", 94)
+
+
+def test_receptive_field_of_every_model():
+    assert {m: ex.receptive_field(build_model(m)) for m in ("cnn0", "cnn1", "cnn2", "cnn3", "bestnet")} == {
+        "cnn0": 46, "cnn1": 46, "cnn2": 94, "cnn3": 94, "bestnet": 134}
