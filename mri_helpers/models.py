@@ -202,13 +202,15 @@ def shape_table(model: nn.Module, image_size: int = 256) -> list[tuple[str, tupl
 
     Every leaf module gets a hook that records its output shape as the zero image flows
     through, so the table works for any model and can never disagree with it. A ReLU,
-    batch norm or dropout is folded into the row of the layer before it, and a module that runs twice (the shared pool) appears twice but its
-    parameters count once.
+    batch norm or dropout is folded into the row of the layer before it. A module that
+    runs several times (the shared pool) gets a row per call, numbered (``pool1``,
+    ``pool2``, ...), and its parameters count once.
     """
     rows: list[list] = [["input", (model.convs[0].in_channels, image_size, image_size), 0]]
     counted: set[int] = set()
+    calls: dict[str, int] = {}
 
-    def record(name):
+    def record(name, shared):
         def hook(module, inputs, output):
             shape = tuple(output.shape[1:])
             params = 0 if id(module) in counted else sum(p.numel() for p in module.parameters())
@@ -218,18 +220,34 @@ def shape_table(model: nn.Module, image_size: int = 256) -> list[tuple[str, tupl
                     rows[-1][0] += f" + {type(module).__name__}"
                 rows[-1][2] += params
             else:
-                rows.append([name, shape, params])
+                calls[name] = calls.get(name, 0) + 1
+                rows.append([f"{name}{calls[name]}" if shared else name, shape, params])
 
         return hook
 
     leaves = [(name, m) for name, m in model.named_modules() if name and not list(m.children())]
-    handles = [m.register_forward_hook(record(name)) for name, m in leaves]
+    shared = _called_more_than_once(model, rows[0][1], [m for _, m in leaves])
+    handles = [m.register_forward_hook(record(name, id(m) in shared)) for name, m in leaves]
     try:
         model.eval()(torch.zeros(1, *rows[0][1]))
     finally:
         for handle in handles:
             handle.remove()
     return [(name, shape, n) for name, shape, n in rows]
+
+
+@torch.no_grad()
+def _called_more_than_once(model: nn.Module, input_shape: tuple, modules: list[nn.Module]) -> set[int]:
+    """ids of the modules that one forward pass calls more than once."""
+    seen: dict[int, int] = {}
+    handles = [m.register_forward_hook(lambda m, i, o: seen.__setitem__(id(m), seen.get(id(m), 0) + 1))
+               for m in modules]
+    try:
+        model.eval()(torch.zeros(1, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {key for key, count in seen.items() if count > 1}
 
 
 def format_shape_table(rows) -> str:

@@ -79,14 +79,13 @@ def augmented_batch(batch: torch.Tensor, labels, classes: list[str], normalize, 
     """A training batch as the model sees it (augmented), un-normalised for display."""
     images = unnormalize(batch, normalize)
     rows = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.7 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.9 * rows), squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, label in zip(axes.flat, images, labels):
         _show(ax, image)
         ax.set_title(classes[int(label)], fontsize=8)
     fig.suptitle("An augmented training batch")
-    fig.tight_layout()
     return fig
 
 
@@ -100,6 +99,7 @@ def dropout_distributions(sums: dict[float, np.ndarray], reference: float) -> Fi
         ax.set_title(f"p = {p}")
         ax.set_xlabel("sum of outputs")
         ax.legend(fontsize=8)
+    axes[0, 0].set_ylabel("number of draws")
     fig.suptitle("Dropout keeps the mean, widens the spread")
     fig.tight_layout()
     return fig
@@ -186,14 +186,15 @@ def conv_filters(weights: torch.Tensor, layer: str) -> Figure:
     limit = float(kernels.abs().max())
     columns = min(8, len(kernels))
     rows = math.ceil(len(kernels) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns + 1, 1.4 * rows), squeeze=False,
+                             layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for i, (ax, kernel) in enumerate(zip(axes.flat, kernels)):
-        ax.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        shown = ax.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(str(i), fontsize=7)
+    fig.colorbar(shown, ax=axes, shrink=0.8, label="weight (blue < 0 < red)")
     fig.suptitle(f"{layer} filters (mean over input channels)")
-    fig.tight_layout()
     return fig
 
 
@@ -240,37 +241,40 @@ def lr_range(lrs: list[float], losses: list[float]) -> Figure:
     return fig
 
 
-def _overlay(ax, image: torch.Tensor, heatmap: torch.Tensor, normalize) -> None:
-    """A grey image with a Grad-CAM heatmap laid over it (transparent where the map is zero)."""
+def _overlay(ax, image: torch.Tensor, heatmap: torch.Tensor, normalize):
+    """A grey image with a Grad-CAM heatmap laid over it (transparent where the map is zero); returns the map's image."""
     _show(ax, unnormalize(image, normalize))
-    ax.imshow(np.ma.masked_less(heatmap.numpy(), 0.05), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    return ax.imshow(np.ma.masked_less(heatmap.numpy(), 0.05), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+
+
+HEAT_LABEL = "Grad-CAM, scaled to its maximum"
 
 
 def gradcam_grid(images: torch.Tensor, heatmaps: torch.Tensor, titles: list[str], normalize,
                  columns: int = 4, suptitle: str = "Grad-CAM") -> Figure:
     """Heatmaps over their images, ``columns`` per row, each with its title."""
     rows = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns + 1, 2.8 * rows), squeeze=False,
+                             layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, heat, title in zip(axes.flat, images, heatmaps, titles):
-        _overlay(ax, image, heat, normalize)
+        shown = _overlay(ax, image, heat, normalize)
         ax.set_title(title, fontsize=8)
+    fig.colorbar(shown, ax=axes, shrink=0.6, label=HEAT_LABEL)
     fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
 def gradcam_view(image: torch.Tensor, heatmap: torch.Tensor, probs, true: int, target: int, classes: list[str],
                  normalize) -> Figure:
     """One image, its heatmap for class ``target``, and the model's probabilities."""
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(10, 3.3))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(11, 3.3), layout="constrained")
     _show(left, unnormalize(image, normalize))
     left.set_title(f"true: {classes[true]}")
-    _overlay(middle, image, heatmap, normalize)
+    fig.colorbar(_overlay(middle, image, heatmap, normalize), ax=middle, shrink=0.8, label=HEAT_LABEL)
     middle.set_title(f"evidence for: {classes[target]}")
     _probability_bars(right, probs, classes, highlight=target, colour="tab:orange")
-    fig.tight_layout()
     return fig
 
 

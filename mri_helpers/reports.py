@@ -17,7 +17,7 @@ import numpy as np
 from .files import atomic_path
 from .models import MODELS, build_model
 from .runs import SCHEMA, architecture
-from .stats import accuracy_interval, format_accuracy, spread
+from .stats import Paired, accuracy_interval, format_accuracy, mcnemar, spread
 from .training import RECIPES
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
@@ -143,6 +143,13 @@ def format_twin_breakdown(rows: list[dict]) -> str:
         lines.append(f"{r['class']:<12}  {cell(r['with_twin'], r['with_twin_accuracy'])}  "
                      f"{cell(r['without_twin'], r['without_twin_accuracy'])}")
     return "\n".join(lines)
+
+
+def paired(a: dict, b: dict) -> Paired:
+    """Exact McNemar test of two run records on their shared test images (A is ``a``)."""
+    if a["test_indices"] != b["test_indices"]:
+        raise ValueError(f"{a['name']} and {b['name']} were scored on different test images: pair runs of one split.")
+    return mcnemar(a["test_labels"], a["test_predictions"], b["test_predictions"])
 
 
 def results_table(runs: dict[str, list[dict]], twin_list: list[int] | None, seed: int = 42) -> str:
@@ -277,7 +284,7 @@ def _cell(key: str, value) -> str:
     if value is None:
         return "-"
     if key in ("parameters", "macs"):
-        return f"{value / 1e6:.2f} M"
+        return f"{value / 1e9:.2f} G" if value >= 1e9 else f"{value / 1e6:.2f} M"
     if key in ("train_img_per_s", "inference_img_per_s"):
         return f"{value:.0f}"
     if key == "train_minutes":

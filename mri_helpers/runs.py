@@ -35,6 +35,7 @@ from .datasets import Datasets, make_loaders
 from .files import OutputDirs, output_dirs, write_json
 from .metrics import Evaluation, evaluate
 from .models import build_model, layer_parameters
+from .stats import accuracy_interval, format_accuracy
 from .training import (
     RECIPES,
     Recipe,
@@ -274,10 +275,11 @@ def nearest_difference(run: Run) -> str | None:
 
 
 def describe(result: Result) -> str:
-    """One line about a run: trained now, or reloaded, and how long its training took."""
+    """One line about a run: how long its training took, and its test accuracy with a 95% interval."""
     r = result.record
+    interval = format_accuracy(*accuracy_interval(r["test_labels"], r["test_predictions"]))
     return (f"{r['name']} ({result.run.id}): {r['epochs']} epochs, trained in {r['train_seconds'] / 60:.1f} min "
-            f"on {r['device']} ({r['precision']}); test accuracy {r['test_accuracy']:.3f}")
+            f"on {r['device']} ({r['precision']}); test accuracy {interval} on {len(r['test_labels'])} images")
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str | None = "cpu") -> tuple[nn.Module, dict]:

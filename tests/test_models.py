@@ -81,13 +81,13 @@ def test_layers_and_dropout_placement():
 CNN0_ROWS = [
     ("input", (3, 256, 256), 0),
     ("conv1 + ReLU", (4, 256, 256), 112),
-    ("pool", (4, 128, 128), 0),
+    ("pool1", (4, 128, 128), 0),
     ("conv2 + ReLU", (4, 128, 128), 148),
-    ("pool", (4, 64, 64), 0),
+    ("pool2", (4, 64, 64), 0),
     ("conv3 + ReLU", (4, 64, 64), 148),
-    ("pool", (4, 32, 32), 0),
+    ("pool3", (4, 32, 32), 0),
     ("conv4 + ReLU", (4, 32, 32), 148),
-    ("pool", (4, 16, 16), 0),
+    ("pool4", (4, 16, 16), 0),
     ("flatten + Dropout", (1024,), 0),
     ("fc1 + ReLU + Dropout", (32,), 32_800),
     ("fc2", (4,), 132),
@@ -108,7 +108,9 @@ def test_shape_table_total_is_the_parameter_count(name):
     rows = shape_table(model, size)
     assert sum(n for *_, n in rows) == sum(p.numel() for p in model.parameters()) == TOTALS[name]
     assert rows[0] == ("input", (3, size, size), 0) and rows[-1][1] == (4,)
-    assert sum(1 for step, *_ in rows if step == "pool") == (4 if name in ("cnn0", "cnn1", "bestnet") else 5)
+    pools = [step for step, *_ in rows if step.startswith("pool")]
+    n = 4 if name in ("cnn0", "cnn1", "bestnet") else 5
+    assert pools == [f"pool{i}" for i in range(1, n + 1)]  # one shared module, a numbered row per call
     convs = [step for step, *_ in rows if "conv" in step or step.startswith("stages.")]
     assert len(convs) == len(model.convs)  # every convolution has its own row
     assert not model.training  # traced in evaluation mode
@@ -116,11 +118,11 @@ def test_shape_table_total_is_the_parameter_count(name):
 
 def test_shape_table_follows_the_model_cnn2_and_bestnet():
     rows = shape_table(build_model("cnn2"), 256)
-    assert [step for step, *_ in rows][-4:] == ["pool", "flatten + Dropout", "fc1 + ReLU", "fc2"]
-    assert rows[-5] == ("conv5 + ReLU", (32, 16, 16), 9_248) and rows[-4] == ("pool", (32, 8, 8), 0)
+    assert [step for step, *_ in rows][-4:] == ["pool5", "flatten + Dropout", "fc1 + ReLU", "fc2"]
+    assert rows[-5] == ("conv5 + ReLU", (32, 16, 16), 9_248) and rows[-4] == ("pool5", (32, 8, 8), 0)
     assert rows[-3] == ("flatten + Dropout", (2048,), 0)
     text = format_shape_table(rows)
-    assert "pool                       32 x 8 x 8             0" in text
+    assert "pool5                      32 x 8 x 8             0" in text
     assert text.splitlines()[-1].split() == ["total", "146,860"]
 
     best = shape_table(build_model("bestnet"), 128)

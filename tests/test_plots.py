@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection, PathCollection
 from torchvision.transforms import v2
 
 from mri_helpers import plots
@@ -70,7 +71,8 @@ def test_feature_maps_filters_lr_and_prediction():
     assert len(fig.axes) == 24 and "conv2: 16 maps of 8x8" in fig._suptitle.get_text()
     assert [fig.axes[i].get_ylabel() for i in (0, 8, 16)] == ["a", "b", "c"]
     fig = plots.conv_filters(torch.rand(32, 3, 3, 3), "conv1")
-    assert len(fig.axes) == 32 and fig._suptitle.get_text().startswith("conv1 filters")
+    assert len(fig.axes) == 33 and fig._suptitle.get_text().startswith("conv1 filters")  # 32 filters + a colour bar
+    assert fig.axes[-1].get_ylabel() == "weight (blue < 0 < red)"
     fig = plots.lr_range([1e-5, 1e-3, 1e-1], [1.4, 1.0, 3.0])
     assert fig.axes[0].get_xscale() == "log" and _titles(fig) == ["Learning-rate range test"]
     fig = plots.prediction(torch.zeros(3, 16, 16), np.array([0.1, 0.6, 0.2, 0.1]), 0, CLASSES, NORMALIZE)
@@ -95,22 +97,31 @@ def test_gradcam_figures():
     images, heat = torch.zeros(3, 3, 16, 16), torch.rand(3, 16, 16)
     fig = plots.gradcam_grid(images, heat, ["glioma (right)", "glioma (wrong: notumor)", "notumor (right)"],
                              NORMALIZE, columns=2, suptitle="CNN3")
-    assert len(fig.axes) == 4 and fig._suptitle.get_text() == "CNN3"
+    assert len(fig.axes) == 5 and fig._suptitle.get_text() == "CNN3"  # 4 panels + a colour bar
+    assert fig.axes[-1].get_ylabel() == plots.HEAT_LABEL
     assert _titles(fig)[:3] == ["glioma (right)", "glioma (wrong: notumor)", "notumor (right)"]
     assert len(fig.axes[0].images) == 2 and not fig.axes[3].images  # image + heatmap; a spare axis stays empty
     fig = plots.gradcam_view(images[0], heat[0], [0.1, 0.2, 0.6, 0.1], 0, 2, CLASSES, NORMALIZE)
-    assert _titles(fig) == ["true: glioma", "evidence for: notumor", ""]
+    assert _titles(fig)[:3] == ["true: glioma", "evidence for: notumor", ""]
     assert [p.get_width() for p in fig.axes[2].patches] == [0.1, 0.2, 0.6, 0.1]
+    assert fig.axes[3].get_ylabel() == plots.HEAT_LABEL
 
 
 def test_lr_schedule_and_model_comparison():
     history = [dict(h, lr=lr) for h, lr in zip(HISTORY, (1e-3, 3e-3, 1e-5))]
     fig = plots.lr_schedule(history, "BestNet: one-cycle")
     assert list(fig.axes[0].lines[0].get_ydata()) == [1e-3, 3e-3, 1e-5]
-    rows = {"cnn3": {"parameters": 9e6, "train_minutes": 56, "test_accuracy": 0.94, "dedup_test_accuracy": 0.95},
-            "bestnet": {"parameters": 1e6, "train_minutes": 12, "test_accuracy": 0.98, "dedup_test_accuracy": None}}
+    rows = {"cnn3": {"parameters": 9e6, "train_minutes": 56, "test_accuracy": 0.94, "test_interval": (0.92, 0.96),
+                     "twin_free_accuracy": 0.95},
+            "bestnet": {"parameters": 1e6, "train_minutes": 12, "test_accuracy": 0.98, "test_interval": (0.97, 0.99),
+                        "twin_free_accuracy": None}}
     fig = plots.model_comparison(rows)
     assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
-    points = [c.get_offsets()[0].tolist() for c in fig.axes[0].collections]
-    assert points == [[9e6, 0.94], [9e6, 0.95], [1e6, 0.98]]  # bestnet has no de-duplicated point
+    hollow = [c.get_offsets()[0].tolist() for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert hollow == [[9e6, 0.95]]  # bestnet has no twin-free point
+    markers = [line.get_xydata().tolist()[0] for line in fig.axes[0].lines if line.get_marker() == "o"]
+    assert markers == [[9e6, 0.94], [1e6, 0.98]]  # each model's test accuracy
+    spans = sorted(tuple(np.round(seg[:, 1], 3)) for c in fig.axes[0].collections if isinstance(c, LineCollection)
+                   for seg in c.get_segments())
+    assert spans == [(0.92, 0.96), (0.97, 0.99)]  # the 95% intervals as error bars
     assert [t.get_text() for t in fig.axes[1].texts] == ["cnn3", "bestnet"]

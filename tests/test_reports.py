@@ -76,6 +76,15 @@ def test_twin_breakdown_per_class():
     assert lines[5] == "pituitary" + " " * 8 + "2   0.500     0       -"
 
 
+def test_paired_compares_two_records_on_the_same_images():
+    a = _record("cnn0")  # wrong on test images 6 and 12
+    b = _record("cnn1", test_predictions=[0, 1, 2, 0, 0, 1, 2, 0])  # wrong on 8 and 12
+    result = reports.paired(a, b)
+    assert (result.only_a, result.only_b) == (1, 1) and result.p_value == 1.0
+    with pytest.raises(ValueError, match="different test images"):
+        reports.paired(a, dict(b, test_indices=list(range(20, 28))))
+
+
 def test_twins_come_from_the_leakage_audit(tmp_path):
     assert reports.twins(tmp_path) is None  # notebook 08 has not run
     (tmp_path / "leakage.json").write_text(json.dumps({"test_with_twin": [3, 9], "threshold": 10}))
@@ -171,7 +180,7 @@ def test_comparison_table_from_fixture_json():
                         "| wall time (min) | test acc | 95% CI | twin-free acc (re-weighted) | test macro F1 |")
     assert lines[1] == "| --- |" + " ---: |" * 11
     assert lines[2] == "| bestnet | 1.17 M | 195.89 M | 128 | 120 | 456 | 14 | 11.5 | 0.750 | 0.301-0.954 | - | 0.740 |"
-    assert lines[3] == "| cnn3 | 9.37 M | 1107.30 M | 256 | 17 | 61 | 10 | 56.0 | 0.900 | 0.596-0.982 | 0.850 | 0.890 |"
+    assert lines[3] == "| cnn3 | 9.37 M | 1.11 G | 256 | 17 | 61 | 10 | 56.0 | 0.900 | 0.596-0.982 | 0.850 | 0.890 |"
 
 
 PIPELINE = {"images": 64, "image_size": 256, "data_source": "real", "seed_style_img_per_s": 100,

@@ -15,6 +15,7 @@ from mri_helpers.datasets import load_datasets, make_loaders
 from mri_helpers.files import OutputDirs
 from mri_helpers.metrics import predict
 from mri_helpers.models import build_model
+from mri_helpers.stats import wilson_interval
 from mri_helpers.training import RECIPES, Trainer
 
 RECIPE = replace(RECIPES["cnn0"], image_size=32, epochs=1, batch_size=16, precision="fp32")
@@ -158,8 +159,9 @@ def test_record_holds_the_run(first, data):
 def test_describe_says_what_ran(first):
     line = runs.describe(first)
     r = first.record
+    low, high = wilson_interval(round(r["test_accuracy"] * 12), 12)
     assert line == (f"cnn0 ({first.run.id}): 1 epochs, trained in {r['train_seconds'] / 60:.1f} min on cpu (fp32); "
-                    f"test accuracy {r['test_accuracy']:.3f}")
+                    f"test accuracy {r['test_accuracy']:.3f} [{low:.3f}, {high:.3f}] on 12 images")
 
 
 def test_load_model_predicts_what_the_record_says(first, data):
