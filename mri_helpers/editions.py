@@ -28,9 +28,11 @@ SOLUTION = "solution"
 
 
 def solution_names(source: str) -> list[str]:
-    """Names a solution cell assigns at its top level, in order: what the stub must define."""
+    """Names a solution cell assigns or defines at its top level, in order: what the stub must define."""
     names: list[str] = []
     for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in names:
+            names.append(node.name)
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
             if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
         for target in targets:

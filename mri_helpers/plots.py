@@ -315,3 +315,37 @@ def model_comparison(rows: dict[str, dict]) -> Figure:
     fig.suptitle("Accuracy, size and training time")
     fig.tight_layout()
     return fig
+
+
+def shift_gallery(image: torch.Tensor, shifts: dict) -> Figure:
+    """One uint8 scan (``C x H x W``) as exported, and under each shift of :data:`~mri_helpers.shifts.SHIFTS`."""
+    panels = {"as exported": image, **{name: shift(image[None])[0] for name, shift in shifts.items()}}
+    columns = 4
+    rows = math.ceil(len(panels) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.8 * rows), squeeze=False, layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (title, shown) in zip(axes.flat, panels.items()):
+        _show(ax, shown)
+        ax.set_title(title, fontsize=9)
+    fig.suptitle("One scan, exported eight ways")
+    return fig
+
+
+def shifted_scores(scores: dict[str, dict[str, float]], intervals: dict[str, dict[str, tuple]] | None = None) -> Figure:
+    """Test accuracy of each model (one line each) with no shift and under every shift, with 95% intervals."""
+    fig, ax = plt.subplots(figsize=(10, 3.8), layout="constrained")
+    for k, (name, accuracy) in enumerate(scores.items()):
+        x = np.arange(len(accuracy)) + (k - (len(scores) - 1) / 2) * 0.12
+        y = np.array(list(accuracy.values()))
+        if intervals:
+            low, high = np.array([intervals[name][s] for s in accuracy]).T
+            ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o", capsize=3, label=name)
+        else:
+            ax.plot(x, y, "o", label=name)
+    ax.set_xticks(np.arange(len(accuracy)), list(accuracy), rotation=20)
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend()
+    ax.set_title("Accuracy when the scans are exported differently (95% intervals)")
+    return fig

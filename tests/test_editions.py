@@ -38,6 +38,7 @@ def test_stub_keeps_the_task_and_sets_every_answer_to_none():
         "# Exercise 1: count the parameters of fc1.\n# Hint: weights and biases.\n"
         "# Your code here. Replace each None, then run the check below.\ninputs = None\ncount = None")
     assert editions.solution_names("a, (b, c) = 1, (2, 3)\nx: int = 4\nprint(a)") == ["a", "b", "c", "x"]
+    assert editions.solution_names("def f(x):\n    y = x\n    return y\nz = f(1)") == ["f", "z"]
     with pytest.raises(ValueError, match="assign its answer"):
         editions.stub("# Exercise: print it\nprint(3)")
 

@@ -125,3 +125,17 @@ def test_lr_schedule_and_model_comparison():
                    for seg in c.get_segments())
     assert spans == [(0.92, 0.96), (0.97, 0.99)]  # the 95% intervals as error bars
     assert [t.get_text() for t in fig.axes[1].texts] == ["cnn3", "bestnet"]
+
+
+def test_shift_gallery_and_shifted_scores():
+    from mri_helpers.shifts import SHIFTS
+
+    image = torch.randint(0, 256, (1, 32, 32), dtype=torch.uint8)
+    fig = plots.shift_gallery(image, SHIFTS)
+    assert _titles(fig)[:8] == ["as exported", *SHIFTS] and len(fig.axes) == 8
+    scores = {"bestnet": {"none": 0.97, "gamma 0.7": 0.9}, "robust": {"none": 0.96, "gamma 0.7": 0.95}}
+    intervals = {"bestnet": {"none": (0.95, 0.98), "gamma 0.7": (0.87, 0.92)},
+                 "robust": {"none": (0.94, 0.97), "gamma 0.7": (0.93, 0.96)}}
+    fig = plots.shifted_scores(scores, intervals)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["none", "gamma 0.7"]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["bestnet", "robust"]
