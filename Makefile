@@ -10,6 +10,7 @@ KERNEL := mri-course
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK  ?= 0
+SEEDS  ?= 42
 TIMEOUT ?= 7200
 # torch 2.14.1 + torchvision 0.29.2 come from PyPI; some machines cap torch with a pip
 # constraints file, which an empty constraint file overrides for this install only.
@@ -20,10 +21,10 @@ UV_VERSION := 0.13.9
 UV  := env -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_BUILD_CONSTRAINT $(VENV)/bin/uv --no-config
 
 
-.PHONY: help setup lab data run-all test bench ablation robustness student slides train predict clean
+.PHONY: help setup lab data run-all test bench ablation robustness reproduce student slides train predict clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup: $(STAMP)  ## create .venv, install requirements and the package, register the Jupyter kernel
 
@@ -64,8 +65,8 @@ bench: setup  ## measure the data pipeline and training throughput (writes bench
 	$(PY) benchmarks/train_throughput.py
 	$(PY) -m mri_helpers readme
 
-ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (about 11 min per variant on a CPU)
-	$(PY) benchmarks/ablation.py
+ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (SEEDS="42 43 44"; ~26 min per run on 2 CPU cores)
+	$(PY) benchmarks/ablation.py --seed $(SEEDS)
 
 student: setup  ## write the student edition (solutions replaced by stubs, no outputs) to scratch/student/
 	$(PY) -m mri_helpers student $(NOTEBOOKS) --dest scratch/student
@@ -77,9 +78,15 @@ slides: setup  ## turn each notebook into a reveal.js deck in scratch/slides/ (R
 robustness: setup  ## train the robust BestNet (3 seeds), then score every trained run under scan shifts
 	$(PY) -m mri_helpers robustness
 
+ALL_SEEDS := 42 43 44
+reproduce: setup  ## retrain every reported run on 3 seeds, ablations, robustness, benchmarks, then run-all (hours on a CPU)
+	for model in cnn0 cnn1 cnn2 cnn3 bestnet; do $(PY) -m mri_helpers train --model $$model --seed $(ALL_SEEDS) || exit 1; done
+	$(PY) benchmarks/ablation.py --seed $(ALL_SEEDS)
+	$(PY) -m mri_helpers robustness --seed $(ALL_SEEDS)
+	$(MAKE) bench run-all
+
 MODEL ?= cnn2
 EPOCHS ?=
-SEEDS ?= 42
 train: setup  ## train one model from the command line: make train MODEL=cnn2 [SEEDS="42 43 44"] [EPOCHS=10]
 	$(PY) -m mri_helpers train --model $(MODEL) --seed $(SEEDS) $(if $(EPOCHS),--epochs $(EPOCHS))
 

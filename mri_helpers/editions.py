@@ -9,8 +9,9 @@ carries no outputs, so no answer can leak through a printed result.
 
 ``make slides`` turns each notebook into a reveal.js deck with nbconvert. The slide
 layout is derived from the headings, so no cell needs hand-kept metadata: a ``#`` or
-``##`` heading starts a slide, ``###`` a sub-slide (one idea per slide), and the
-parameters cell and imports are skipped.
+``##`` heading starts a slide, ``###`` a sub-slide (one idea per slide), the
+parameters cell, imports and widgets (which need a live kernel) are skipped, and figures
+are scaled up to most of the slide.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ import nbformat
 from .files import atomic_path
 
 SOLUTION = "solution"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+# figures fill most of the slide's height whatever size they were saved at
+SLIDE_CSS = (".reveal .jp-RenderedImage img, .reveal .output_png img "
+             "{ width: 100%; height: auto; max-height: 62vh; object-fit: contain; }")
 
 
 def solution_names(source: str) -> list[str]:
@@ -97,6 +102,8 @@ def slide_type(cell: nbformat.NotebookNode) -> str:
         return "-"
     if all(line.startswith(("import ", "from ")) or not line.strip() for line in source.splitlines()):
         return "skip"  # imports only
+    if any(WIDGET in output.get("data", {}) for output in cell.get("outputs", [])):
+        return "skip"  # a widget needs a live kernel; its static figure follows it
     return "-"
 
 
@@ -121,7 +128,7 @@ def write_slides(notebooks: list[str | os.PathLike], dest: str | os.PathLike,
     written = []
     for path in map(Path, notebooks):
         body, _ = exporter.from_notebook_node(slides_notebook(nbformat.read(path, as_version=4)))
-        body = body.replace("</head>", "<style>.reveal img { max-height: 70vh; width: auto; }</style>\n</head>", 1)
+        body = body.replace("</head>", f"<style>{SLIDE_CSS}</style>\n</head>", 1)
         target = dest / f"{path.stem}.slides.html"
         with atomic_path(target) as tmp:
             tmp.write_text(body)
