@@ -6,8 +6,9 @@ For each model, at its recipe's image size and batch size (or ``--batch-size``),
 one run so the ratios compare like with like:
 
 * ``macs``: multiply-accumulates per image (convolutions and linear layers);
-* per precision, ``fp32`` and ``auto`` (what :mod:`mri_helpers.precision` picks here):
-  ``train_img_per_s`` (the trainer's own step: raw uint8 batch to the device, augmented
+* per precision, ``fp32``, ``bf16`` where the device has bfloat16 instructions at all (so
+  the JSON shows whether they pay), and ``auto`` (a copy of what :mod:`mri_helpers.precision`
+  picks here, ``fp16`` measured if that is the pick): ``train_img_per_s`` (the trainer's own step: raw uint8 batch to the device, augmented
   there, forward, backward, step; loading included), ``inference_img_per_s``, and the
   projected ``epoch_seconds`` (a training pass over every training image plus a
   validation pass) and ``recipe_minutes`` (the recipe's epochs of them);
@@ -79,10 +80,14 @@ def main() -> None:
     args = parser.parse_args()
 
     device = torch.device(args.device) if args.device else pick_device()
+    auto = amp.resolve("auto", device)
+    has_bf16 = bool(amp.cpu_bf16_capability()) if device.type == "cpu" else (
+        device.type == "cuda" and torch.cuda.is_bf16_supported())
+    measured = list(dict.fromkeys(["fp32"] + (["bf16"] if has_bf16 else []) + [auto]))
     datasets = {}  # by image size
     results = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
                platform.processor() or platform.machine(), "cpu_bf16": amp.cpu_bf16_capability(),
-               "auto_precision": amp.resolve("auto", device), "torch_threads": torch.get_num_threads(),
+               "auto_precision": auto, "torch_threads": torch.get_num_threads(),
                "machine": platform.machine(), "torch": torch.__version__, "models": {}}
     for name in args.models:
         recipe = RECIPES[name]
@@ -100,7 +105,7 @@ def main() -> None:
         eval_batch = torch.stack([data.val[i][0] for i in range(64)])
         row = {"image_size": size, "batch_size": recipe.batch_size, "macs": macs(build_model(name, image_size=size), size),
                "timed_images": n}
-        for precision in ("fp32", "auto"):
+        for precision in measured:
             torch.manual_seed(0)
             trainer = Trainer(build_model(name, image_size=size), replace(recipe, precision=precision), device=device,
                               prepare=data.prepare_train)
@@ -114,6 +119,7 @@ def main() -> None:
                 "epoch_seconds": round(epoch, 1),
                 "recipe_minutes": round(recipe.epochs * epoch / 60, 2),
             }
+        row["auto"] = dict(row[auto])
         if name in SEED_STYLE and device.type == "cpu":
             seed_set = seed_style_dataset(data.root, size, data.normalize.mean, data.normalize.std)
             torch.manual_seed(0)

@@ -3,8 +3,10 @@
 Mixed precision runs the convolutions in a 16-bit format while the weights stay 32-bit.
 It is only worth it where the hardware has fast 16-bit arithmetic:
 
-* a CPU with AMX or AVX512-BF16 (recent Intel Xeons, AMD Zen 4): bfloat16, about twice as
-  fast for these models; on a CPU without them (AVX2 only), bfloat16 is *slower*, so fp32;
+* a CPU with AMX (Intel Xeons since Sapphire Rapids): bfloat16, about twice as fast for
+  these models (CNN3 44 against 20 img/s, BestNet 299 against 131, measured); a CPU with
+  only AVX512-BF16 runs bfloat16 no faster than fp32 (0.83-1.03x over the five models,
+  ``make bench`` on a 2-core Xeon), and an AVX2-only CPU runs it slower, so both get fp32;
 * a CUDA GPU that supports bfloat16 (Ampere and newer): bfloat16; an older one: float16
   with a gradient scaler, because float16's small range underflows small gradients;
 * anything else (Apple's MPS included): fp32.
@@ -22,7 +24,8 @@ import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # reported in every record
+FAST_CPU_BF16 = ("amx_bf16",)  # what makes bfloat16 worth it on a CPU (see the module docstring)
 
 
 def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
@@ -49,14 +52,14 @@ def resolve(precision: str, device: torch.device | str, cpu_capability: list[str
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}.")
     device = torch.device(device)
     if precision == "fp16" and device.type == "cpu":
-        raise ValueError("fp16 needs a GPU; on a CPU use bf16 (fast only with AMX or AVX512-BF16) or fp32.")
+        raise ValueError("fp16 needs a GPU; on a CPU use bf16 (fast only with AMX) or fp32.")
     if precision != "auto":
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if device.type == "cpu":
         capability = cpu_bf16_capability() if cpu_capability is None else cpu_capability
-        return "bf16" if capability else "fp32"
+        return "bf16" if any(flag in FAST_CPU_BF16 for flag in capability) else "fp32"
     return "fp32"
 
 

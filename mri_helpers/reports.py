@@ -21,6 +21,8 @@ from .stats import Paired, accuracy_interval, format_accuracy, mcnemar, spread
 from .training import RECIPES
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
+REFERENCE_PRECISION = "fp32"  # the course's reported runs; bf16 runs are compared with them
+
 ORIGINAL = {
     "cnn0": ("test", 0.72),
     "cnn1": ("test", 0.77),
@@ -56,13 +58,59 @@ def is_current(record: dict, name: str, recipes: dict | None = None) -> bool:
 
 
 def seed_runs(records: list[dict], recipes: dict | None = None) -> dict[str, list[dict]]:
-    """For each model, the records of its course recipe on every seed (seed order), in course order."""
+    """For each model, one record of its course recipe per seed (seed order), in course order.
+
+    A seed trained in both fp32 and bf16 (the parity study, :func:`precision_parity`) counts
+    once, by its fp32 run: fp32 is the course's reference precision.
+    """
     runs = {}
     for name in MODELS:
-        mine = sorted((r for r in records if is_current(r, name, recipes)), key=lambda r: (r["seed"], r["run_id"]))
-        if mine:
-            runs[name] = mine
+        mine = sorted((r for r in records if is_current(r, name, recipes)),
+                      key=lambda r: (r["seed"], r["precision"] != REFERENCE_PRECISION, r["run_id"]))
+        one_per_seed = list({r["seed"]: r for r in reversed(mine)}.values())[::-1]
+        if one_per_seed:
+            runs[name] = one_per_seed
     return runs
+
+
+def precision_parity(records: list[dict], recipes: dict | None = None) -> dict[str, dict]:
+    """Per model, its course runs in fp32 against bf16 on the seeds trained in both.
+
+    For each such model: the seeds, each precision's test accuracies, mean and standard
+    deviation, and mean training minutes, and per seed the exact McNemar test of the two
+    runs (the same initial weights and data order, so they pair image by image).
+    """
+    out = {}
+    for name in MODELS:
+        mine = [r for r in records if is_current(r, name, recipes)]
+        by = {p: {r["seed"]: r for r in mine if r["precision"] == p} for p in ("fp32", "bf16")}
+        seeds = sorted(set(by["fp32"]) & set(by["bf16"]))
+        if not seeds:
+            continue
+        row = {"seeds": seeds, "paired": {s: paired(by["bf16"][s], by["fp32"][s]) for s in seeds}}
+        for p in ("fp32", "bf16"):
+            accuracies = [by[p][s]["test_accuracy"] for s in seeds]
+            row[p] = {"test_accuracy": accuracies, "mean_sd": spread(accuracies),
+                      "train_minutes": float(np.mean([by[p][s]["train_seconds"] for s in seeds])) / 60}
+        out[name] = row
+    return out
+
+
+def parity_table(parity: dict[str, dict]) -> str:
+    """:func:`precision_parity` as a Markdown table (a hint when no model has both)."""
+    if not parity:
+        return "No model has been trained in both precisions on the same seed yet."
+    lines = ["| model | seeds | fp32 test acc | bf16 test acc | fp32 mean ± sd | bf16 mean ± sd "
+             "| McNemar p per seed (bf16 vs fp32) | train min fp32 / bf16 |",
+             "| --- | --- | --- | --- | ---: | ---: | --- | ---: |"]
+    for name, row in parity.items():
+        accs = {p: ", ".join(f"{a:.3f}" for a in row[p]["test_accuracy"]) for p in ("fp32", "bf16")}
+        sd = {p: "{:.3f} ± {:.3f}".format(*row[p]["mean_sd"]) for p in ("fp32", "bf16")}
+        tests = ", ".join(f"{t.p_value:.2f} ({t.only_a}:{t.only_b})" for t in row["paired"].values())
+        lines.append(f"| {name} | {', '.join(map(str, row['seeds']))} | {accs['fp32']} | {accs['bf16']} "
+                     f"| {sd['fp32']} | {sd['bf16']} | {tests} "
+                     f"| {row['fp32']['train_minutes']:.1f} / {row['bf16']['train_minutes']:.1f} |")
+    return "\n".join(lines)
 
 
 def course_runs(records: list[dict], recipes: dict | None = None, seed: int = 42) -> dict[str, dict]:
@@ -207,31 +255,40 @@ def speed_table(data_pipeline: dict | None, train: dict | None, runs: dict[str, 
     if not (data_pipeline and train):
         return "Run `make bench` to measure."
     auto = train["auto_precision"]
+    bf16 = train["cpu_bf16"] if train["device"] == "cpu" else []
+    if train["device"] != "cpu":
+        why = "."
+    elif auto == "bf16":
+        why = f" (fast bfloat16: {', '.join(bf16)})."
+    elif bf16:
+        why = f" ({', '.join(bf16)} but no AMX: bfloat16 runs, but no faster; see the bf16 column)."
+    else:
+        why = " (no bfloat16 instructions on this CPU)."
     lines = [
         f"Input pipeline, {data_pipeline['images']} training images at {data_pipeline['image_size']} px "
         f"({data_pipeline['data_source']} data, warm cache): seed-style {data_pipeline['seed_style_img_per_s']:.0f} img/s, "
         f"cached {data_pipeline['cached_img_per_s']:.0f} img/s, **{data_pipeline['speedup']:.1f}x**.",
         "",
         f"Training on {train['device']} ({train['device_name']}, {train['torch_threads']} threads); "
-        f"auto precision here is **{auto}**"
-        + (f" (fast bfloat16: {', '.join(train['cpu_bf16'])})." if train["device"] == "cpu" and train["cpu_bf16"]
-           else " (no fast bfloat16 on this CPU, so auto is fp32 and both columns measure the same thing)."
-           if train["device"] == "cpu" else "."),
+        f"auto precision here is **{auto}**" + why,
         "",
-        "| model | train img/s fp32 / auto | inference img/s fp32 / auto | epoch (auto) | recipe (auto) "
+        "| model | train img/s fp32 / bf16 | inference img/s fp32 / bf16 | epoch (auto) | recipe (auto) "
         "| epoch seed-style | speed-up | time to final val acc |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+
+    def pair(m: dict, key: str) -> str:
+        return f"{m['fp32'][key]:.0f} / " + (f"{m['bf16'][key]:.0f}" if "bf16" in m else "-")
+
     for name, m in train["models"].items():
-        fp32, best = m["fp32"], m["auto"]
+        best = m["auto"]
         seed = m.get("seed_style")
         was = f"{seed['epoch_seconds'] / 60:.1f} min | {seed['speedup']:.1f}x" if seed else "- | -"
         tta = time_to_accuracy(runs[name]) if runs and name in runs else None
         reached = (f"{tta['minutes']:.1f} min (epoch {tta['epoch']}, {tta['device']} {tta['precision']})"
                    if tta else "-")
         lines.append(
-            f"| {name} ({m['image_size']} px) | {fp32['train_img_per_s']:.0f} / {best['train_img_per_s']:.0f} "
-            f"| {fp32['inference_img_per_s']:.0f} / {best['inference_img_per_s']:.0f} "
+            f"| {name} ({m['image_size']} px) | {pair(m, 'train_img_per_s')} | {pair(m, 'inference_img_per_s')} "
             f"| {best['epoch_seconds'] / 60:.1f} min | {best['recipe_minutes']:.1f} min | {was} | {reached} |"
         )
     return "\n".join(lines)
@@ -307,7 +364,7 @@ def comparison_table(rows: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-MARKERS = {"results": ("<!-- results:start -->", "<!-- results:end -->"), "speed": ("<!-- speed:start -->", "<!-- speed:end -->")}
+MARKERS = {key: (f"<!-- {key}:start -->", f"<!-- {key}:end -->") for key in ("results", "speed", "parity")}
 
 
 def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
@@ -325,6 +382,8 @@ def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, ben
     new = _replace_between(text, MARKERS["results"], table)
     new = _replace_between(new, MARKERS["speed"], speed_table(bench.get("data_pipeline"), bench.get("train_throughput"),
                                                             course_runs(records)))
+    if MARKERS["parity"][0] in new:
+        new = _replace_between(new, MARKERS["parity"], parity_table(precision_parity(records)))
     if new != text:
         with atomic_path(readme) as tmp:
             tmp.write_text(new)

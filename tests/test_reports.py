@@ -132,6 +132,41 @@ def test_is_current_ignores_precision_but_not_the_architecture():
     assert not reports.is_current(changed, "cnn1")  # the model's code changed since
 
 
+def _bf16(record: dict, **fields) -> dict:
+    """``record`` as if trained in bf16: another fingerprint, so another run id."""
+    fp = dict(record["fingerprint"], recipe=dict(record["recipe"], precision="bf16"))
+    return dict(record, fingerprint=fp, recipe=fp["recipe"], run_id=runs.run_id(fp), precision="bf16", **fields)
+
+
+def test_a_seed_trained_in_both_precisions_counts_once_by_its_fp32_run():
+    fp32_42, fp32_43 = _record("cnn2"), _record("cnn2", seed=43, test_accuracy=0.5)
+    bf16_42 = _bf16(fp32_42, test_accuracy=0.625)
+    bf16_44 = _bf16(_record("cnn2", seed=44), test_accuracy=0.875)
+    for order in ([bf16_42, fp32_42, fp32_43, bf16_44], [fp32_43, bf16_44, fp32_42, bf16_42]):
+        picked = reports.seed_runs(order)["cnn2"]
+        assert [(r["seed"], r["precision"]) for r in picked] == [(42, "fp32"), (43, "fp32"), (44, "bf16")]
+        assert reports.course_runs(order)["cnn2"] is fp32_42
+
+
+def test_precision_parity_pairs_the_seeds_trained_in_both():
+    fp32_42, fp32_43 = _record("cnn2"), _record("cnn2", seed=43, train_seconds=300.0)
+    # bf16 on seed 42 gets image 2 wrong that fp32 got right, and image 1 right that fp32 got wrong
+    bf16_42 = _bf16(fp32_42, test_predictions=[0, 1, 1, 3, 0, 1, 2, 0], train_seconds=540.0)
+    bf16_43 = _bf16(fp32_43, test_accuracy=0.875, train_seconds=480.0)
+    parity = reports.precision_parity([fp32_42, fp32_43, bf16_42, bf16_43, _bf16(_record("cnn0"))])
+    assert list(parity) == ["cnn2"]  # cnn0 has no fp32 run to pair with
+    row = parity["cnn2"]
+    assert row["seeds"] == [42, 43]
+    assert row["fp32"]["test_accuracy"] == [0.75, 0.75] and row["bf16"]["test_accuracy"] == [0.75, 0.875]
+    assert row["bf16"]["mean_sd"] == pytest.approx((0.8125, 0.0883883), abs=1e-6)
+    assert row["fp32"]["train_minutes"] == pytest.approx(7.5) and row["bf16"]["train_minutes"] == pytest.approx(8.5)
+    assert (row["paired"][42].only_a, row["paired"][42].only_b, row["paired"][42].p_value) == (1, 1, 1.0)
+    lines = reports.parity_table(parity).splitlines()
+    assert lines[2] == ("| cnn2 | 42, 43 | 0.750, 0.750 | 0.750, 0.875 | 0.750 ± 0.000 | 0.812 ± 0.088 "
+                        "| 1.00 (1:1), 1.00 (0:0) | 7.5 / 8.5 |")
+    assert reports.parity_table({}) == "No model has been trained in both precisions on the same seed yet."
+
+
 # ---------------------------------------------------------------- tables
 
 
@@ -210,11 +245,17 @@ def test_speed_table_lines():
     lines = reports.speed_table(PIPELINE, _throughput(), {"cnn3": _record("cnn3", history=CNN3_HISTORY)}).splitlines()
     assert lines[0] == ("Input pipeline, 64 training images at 256 px (real data, warm cache): seed-style 100 img/s, "
                         "cached 450 img/s, **4.5x**.")
-    assert lines[2] == ("Training on cpu (x86_64, 2 threads); auto precision here is **fp32** (no fast bfloat16 on "
-                        "this CPU, so auto is fp32 and both columns measure the same thing).")
-    assert lines[6] == "| cnn3 (256 px) | 17 / 17 | 61 / 61 | 5.7 min | 56.7 min | 8.2 min | 1.4x | 40.5 min (epoch 7, cpu fp32) |"
-    assert lines[7] == "| bestnet (128 px) | 120 / 120 | 456 / 456 | 0.8 min | 11.1 min | - | - | - |"
+    assert lines[2] == ("Training on cpu (x86_64, 2 threads); auto precision here is **fp32** (no bfloat16 "
+                        "instructions on this CPU).")
+    assert lines[6] == "| cnn3 (256 px) | 17 / - | 61 / - | 5.7 min | 56.7 min | 8.2 min | 1.4x | 40.5 min (epoch 7, cpu fp32) |"
+    assert lines[7] == "| bestnet (128 px) | 120 / - | 456 / - | 0.8 min | 11.1 min | - | - | - |"
     assert len(lines) == 8
+    speed = _throughput(cpu_bf16=["avx512_bf16"])
+    speed["models"]["bestnet"]["bf16"] = dict(speed["models"]["bestnet"]["fp32"], train_img_per_s=110.4)
+    slow = reports.speed_table(PIPELINE, speed).splitlines()
+    assert slow[2] == ("Training on cpu (x86_64, 2 threads); auto precision here is **fp32** (avx512_bf16 but no AMX: "
+                       "bfloat16 runs, but no faster; see the bf16 column).")
+    assert slow[7] == "| bestnet (128 px) | 120 / 110 | 456 / 456 | 0.8 min | 11.1 min | - | - | - |"
     fast = reports.speed_table(PIPELINE, _throughput(cpu_bf16=["amx_bf16"], auto_precision="bf16")).splitlines()
     assert fast[2] == "Training on cpu (x86_64, 2 threads); auto precision here is **bf16** (fast bfloat16: amx_bf16)."
     gpu = reports.speed_table(PIPELINE, _throughput(device="cuda", device_name="NVIDIA H100", auto_precision="bf16"))
@@ -241,7 +282,7 @@ def test_readme_tables_are_generated_between_markers(tmp_path):
     write_json(bench / "data_pipeline.json", PIPELINE)
     write_json(bench / "train_throughput.json", _throughput())
     assert reports.update_readme(readme, results, bench)
-    assert "| cnn3 (256 px) | 17 / 17 | 61 / 61 | 5.7 min | 56.7 min | 8.2 min | 1.4x | - |" in readme.read_text()
+    assert "| cnn3 (256 px) | 17 / - | 61 / - | 5.7 min | 56.7 min | 8.2 min | 1.4x | - |" in readme.read_text()
     assert "| cnn2 (256 px) |" not in readme.read_text()  # the fixture benchmark has no cnn2
     assert "**4.5x**" in readme.read_text()
     assert not reports.update_readme(readme, results, bench)
