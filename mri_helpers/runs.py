@@ -123,7 +123,8 @@ class Run:
         if not self.checkpoint.exists():
             return False
         state = load_checkpoint(self.checkpoint)
-        return len(state["history"]) >= self.fingerprint["recipe"]["epochs"] or state.get("stopped_early", False)
+        epochs = Recipe(**self.fingerprint["recipe"]).epochs  # the identity leaves a default out
+        return len(state["history"]) >= epochs or state.get("stopped_early", False)
 
 
 def plan(name: str, data: Datasets, out: OutputDirs, recipe: Recipe | None = None, seed: int = 42,

@@ -244,6 +244,17 @@ def test_finished_means_all_the_recipe_epochs(first, data, tmp_path):
     assert first.run.finished()
 
 
+def test_finished_reads_an_epoch_count_the_identity_leaves_out(first, data, tmp_path):
+    default = _plan(data, replace(RECIPE, epochs=10), out=_out(tmp_path))  # 10 is Recipe's default
+    assert "epochs" not in default.fingerprint["recipe"]
+    default.checkpoint.parent.mkdir(parents=True)
+    state = torch.load(first.run.checkpoint, weights_only=True)
+    torch.save(dict(state, history=state["history"] * 9), default.checkpoint)
+    assert not default.finished()
+    torch.save(dict(state, history=state["history"] * 10), default.checkpoint)
+    assert default.finished()
+
+
 def test_an_early_stopped_run_counts_as_finished(data, tmp_path, monkeypatch):
     stops = replace(RECIPE, epochs=5, lr=0.0, patience=1)  # nothing changes, so it stops after 2 epochs
     result = runs.train_and_evaluate("cnn0", data, _out(tmp_path), stops, seed=0, progress=False, device="cpu")
