@@ -384,6 +384,20 @@ class Trainer:
         return lrs, losses
 
 
+def steepest_fall(lrs: list[float], losses: list[float]) -> float:
+    """The learning rate at which an LR range test's loss falls fastest before its lowest point.
+
+    Only the curve up to the lowest loss counts: after it the loss explodes, and the
+    smoothed loss then sinks back from its spike, which is no useful fall.
+    """
+    if len(lrs) != len(losses) or len(lrs) < 2:
+        raise ValueError("Pass the learning rates and losses of one range test (at least two steps).")
+    lowest = int(np.argmin(losses))
+    if lowest == 0:
+        return lrs[0]
+    return lrs[int(np.argmin(np.diff(losses[: lowest + 1])))]
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Read a checkpoint safely: ``weights_only=True`` refuses arbitrary pickled code."""
     path = Path(path)

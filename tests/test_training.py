@@ -261,6 +261,16 @@ def test_lr_range_test_restores_state(data, loaders):
     assert torch.equal(torch.get_rng_state(), rng)
 
 
+def test_steepest_fall_ignores_the_curve_after_its_lowest_point():
+    lrs = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    # falls slowly, then fastest between 1e-3 and 1e-2, bottoms out at 1e-1, spikes, then sinks back steeply
+    losses = [1.40, 1.38, 1.30, 1.00, 0.95, 3.00, 1.50]
+    assert training.steepest_fall(lrs, losses) == 1e-3
+    assert training.steepest_fall(lrs[:2], [1.0, 2.0]) == 1e-5  # never falls: the first rate
+    with pytest.raises(ValueError, match="at least two steps"):
+        training.steepest_fall([1e-3], [1.0])
+
+
 def test_device_choice_and_channels_last():
     assert training.pick_device().type in {"cuda", "mps", "cpu"}
     trainer = Trainer(build_model("cnn0", image_size=32), Recipe(lr=1e-3, image_size=32), device="cpu")
