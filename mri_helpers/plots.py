@@ -75,7 +75,8 @@ def sample_grid(images, labels, classes: list[str], per_class: int = 4, title: s
     return fig
 
 
-def augmented_batch(batch: torch.Tensor, labels, classes: list[str], normalize, columns: int = 8) -> Figure:
+def augmented_batch(batch: torch.Tensor, labels, classes: list[str], normalize, columns: int = 8,
+                    title: str = "An augmented training batch") -> Figure:
     """A training batch as the model sees it (augmented), un-normalised for display."""
     images = unnormalize(batch, normalize)
     rows = math.ceil(len(images) / columns)
@@ -85,7 +86,7 @@ def augmented_batch(batch: torch.Tensor, labels, classes: list[str], normalize, 
     for ax, image, label in zip(axes.flat, images, labels):
         _show(ax, image)
         ax.set_title(classes[int(label)], fontsize=8)
-    fig.suptitle("An augmented training batch")
+    fig.suptitle(title)
     return fig
 
 
