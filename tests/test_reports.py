@@ -286,6 +286,12 @@ def test_readme_tables_are_generated_between_markers(tmp_path):
     assert "| cnn2 (256 px) |" not in readme.read_text()  # the fixture benchmark has no cnn2
     assert "**4.5x**" in readme.read_text()
     assert not reports.update_readme(readme, results, bench)
+    readme.write_text(readme.read_text() + "<!-- parity:start -->\nold\n<!-- parity:end -->\n")
+    assert reports.update_readme(readme, results, bench)
+    assert "No model has been trained in both precisions on the same seed yet." in readme.read_text()
+    _file(results, _bf16(_record("cnn2", history=[{"val_accuracy": 0.8}], test_macro_f1=0.8)))
+    assert reports.update_readme(readme, results, bench)
+    assert "| cnn2 | 42 | 0.750 | 0.750 | 0.750 ± 0.000 | 0.750 ± 0.000 | 1.00 (0:0) | 10.0 / 10.0 |" in readme.read_text()
 
 
 def test_original_numbers_are_kept():
