@@ -16,10 +16,16 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from PIL import Image
 
 from . import plots
 from .dropout import dropout_sums
 from .gradcam import gradcam
+
+# Figures are rendered at twice their size and shown at their natural size: sharp on a high-density
+# screen, and never stretched to the notebook's width (which blurs them and can push the
+# controls out of view).
+PIXEL_RATIO = 2
 
 
 class _Explorer:
@@ -36,8 +42,10 @@ class _Explorer:
     def update(self) -> None:
         summary, fig = self.draw()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", bbox_inches="tight")
+        fig.savefig(buffer, format="png", bbox_inches="tight", dpi=fig.dpi * PIXEL_RATIO)
         plt.close(fig)
+        width = Image.open(buffer).size[0]
+        self.image.layout = w.Layout(width=f"{width // PIXEL_RATIO}px", max_width="100%")
         self.summary.value, self.image.value = summary, buffer.getvalue()
 
     def draw(self):  # pragma: no cover - each explorer defines it

@@ -22,6 +22,22 @@ def test_dropout_explorer_follows_the_slider():
     assert spread[1] > 3 * spread[0]
 
 
+def test_explorers_show_a_sharp_figure_at_its_natural_size():
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from mri_helpers.widgets import PIXEL_RATIO
+
+    explorer = DropoutExplorer(p=0.3, draws=200)
+    width, _ = Image.open(io.BytesIO(explorer.image.value)).size
+    assert PIXEL_RATIO == 2 and explorer.image.layout.width == f"{width // 2}px"
+    assert explorer.image.layout.max_width == "100%"  # a wide figure shrinks to fit, never grows
+    natural = 4 * plt.rcParams["figure.dpi"]  # dropout_distributions is 4 inches wide, give or take the margins
+    assert 1.8 * natural < width < 2.3 * natural
+
+
 def test_feature_map_browser_switches_layer_channel_and_image():
     torch.manual_seed(0)
     model = build_model("cnn2", image_size=64)
