@@ -22,10 +22,11 @@ from . import plots
 from .dropout import dropout_sums
 from .gradcam import gradcam
 
-# Figures are rendered at twice their size and shown at their natural size: sharp on a high-density
-# screen, and never stretched to the notebook's width (which blurs them and can push the
-# controls out of view).
+# Figures are shown at 100 screen pixels per inch of figure, rendered at twice that: sharp on a
+# high-density screen, and never stretched to the notebook's width (which blurs them and can push
+# the controls out of view).
 PIXEL_RATIO = 2
+SHOWN_DPI = 100
 
 
 class _Explorer:
@@ -42,7 +43,7 @@ class _Explorer:
     def update(self) -> None:
         summary, fig = self.draw()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", bbox_inches="tight", dpi=fig.dpi * PIXEL_RATIO)
+        fig.savefig(buffer, format="png", bbox_inches="tight", dpi=SHOWN_DPI * PIXEL_RATIO)
         plt.close(fig)
         width = Image.open(buffer).size[0]
         self.image.layout = w.Layout(width=f"{width // PIXEL_RATIO}px", max_width="100%")

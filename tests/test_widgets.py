@@ -25,7 +25,6 @@ def test_dropout_explorer_follows_the_slider():
 def test_explorers_show_a_sharp_figure_at_its_natural_size():
     import io
 
-    import matplotlib.pyplot as plt
     from PIL import Image
 
     from mri_helpers.widgets import PIXEL_RATIO
@@ -34,8 +33,7 @@ def test_explorers_show_a_sharp_figure_at_its_natural_size():
     width, _ = Image.open(io.BytesIO(explorer.image.value)).size
     assert PIXEL_RATIO == 2 and explorer.image.layout.width == f"{width // 2}px"
     assert explorer.image.layout.max_width == "100%"  # a wide figure shrinks to fit, never grows
-    natural = 4 * plt.rcParams["figure.dpi"]  # dropout_distributions is 4 inches wide, give or take the margins
-    assert 1.8 * natural < width < 2.3 * natural
+    assert 1.8 * 400 < width < 2.3 * 400  # dropout_distributions is 4 inches wide: 400 px shown, twice that drawn
 
 
 def test_feature_map_browser_switches_layer_channel_and_image():
