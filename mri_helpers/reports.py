@@ -9,6 +9,7 @@ notebook can never drop a number that another notebook added.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 from .files import atomic_path
 from .models import MODELS, build_model
 from .runs import SCHEMA, architecture
-from .stats import Paired, accuracy_interval, format_accuracy, mcnemar, spread
+from .stats import Paired, accuracy_interval, format_accuracy, mcnemar, paired_over_seeds, spread
 from .training import RECIPES
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
@@ -78,7 +79,8 @@ def precision_parity(records: list[dict], recipes: dict | None = None) -> dict[s
 
     For each such model: the seeds, each precision's test accuracies with their mean and
     standard deviation, and per seed the exact McNemar test of the two runs (the same
-    initial weights and data order, so they pair image by image). Speed is not compared
+    initial weights and data order, so they pair image by image), and the paired t-test of
+    the accuracies over the seeds (:func:`stats.paired_over_seeds`). Speed is not compared
     here: the runs' wall times depend on what else the machine was doing, and ``make
     bench`` times both precisions side by side.
     """
@@ -93,6 +95,7 @@ def precision_parity(records: list[dict], recipes: dict | None = None) -> dict[s
         for p in ("fp32", "bf16"):
             accuracies = [by[p][s]["test_accuracy"] for s in seeds]
             row[p] = {"test_accuracy": accuracies, "mean_sd": spread(accuracies)}
+        row["over_seeds_p"] = paired_over_seeds(row["bf16"]["test_accuracy"], row["fp32"]["test_accuracy"])
         out[name] = row
     return out
 
@@ -102,14 +105,15 @@ def parity_table(parity: dict[str, dict]) -> str:
     if not parity:
         return "No model has been trained in both precisions on the same seed yet."
     lines = ["| model | seeds | fp32 test acc | bf16 test acc | fp32 mean ± sd | bf16 mean ± sd "
-             "| McNemar p per seed, bf16 vs fp32 (discordant) |",
-             "| --- | --- | --- | --- | ---: | ---: | --- |"]
+             "| McNemar p per seed, bf16 vs fp32 (discordant) | paired t over seeds p |",
+             "| --- | --- | --- | --- | ---: | ---: | --- | ---: |"]
     for name, row in parity.items():
         accs = {p: ", ".join(f"{a:.3f}" for a in row[p]["test_accuracy"]) for p in ("fp32", "bf16")}
         sd = {p: "{:.3f} ± {:.3f}".format(*row[p]["mean_sd"]) for p in ("fp32", "bf16")}
         tests = ", ".join(f"{t.p_value:.2f} ({t.only_a}:{t.only_b})" for t in row["paired"].values())
+        over = "-" if math.isnan(row["over_seeds_p"]) else f"{row['over_seeds_p']:.2f}"
         lines.append(f"| {name} | {', '.join(map(str, row['seeds']))} | {accs['fp32']} | {accs['bf16']} "
-                     f"| {sd['fp32']} | {sd['bf16']} | {tests} |")
+                     f"| {sd['fp32']} | {sd['bf16']} | {tests} | {over} |")
     return "\n".join(lines)
 
 

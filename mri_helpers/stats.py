@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binomtest, ttest_rel
 
 
 def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -77,3 +77,19 @@ def spread(values) -> tuple[float, float]:
     if values.size == 0:
         raise ValueError("No values: train at least one seed.")
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def paired_over_seeds(a, b) -> float:
+    """Two-sided p-value of the paired t-test of two scores over the same seeds (a[i] and b[i] share seed i).
+
+    The seed fixes the initial weights and the data order, so two variants trained on one
+    seed pair up, and their differences are what is tested. ``nan`` with fewer than 2 seeds.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError("Pair the scores seed by seed: both lists need the same length.")
+    if a.size < 2:
+        return float("nan")
+    if np.allclose(a - b, (a - b)[0]):
+        return 1.0 if np.isclose((a - b)[0], 0) else 0.0
+    return float(ttest_rel(a, b).pvalue)

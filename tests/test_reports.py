@@ -160,9 +160,10 @@ def test_precision_parity_pairs_the_seeds_trained_in_both():
     assert row["fp32"]["test_accuracy"] == [0.75, 0.75] and row["bf16"]["test_accuracy"] == [0.75, 0.875]
     assert row["bf16"]["mean_sd"] == pytest.approx((0.8125, 0.0883883), abs=1e-6)
     assert (row["paired"][42].only_a, row["paired"][42].only_b, row["paired"][42].p_value) == (1, 1, 1.0)
+    assert row["over_seeds_p"] == pytest.approx(0.5)  # differences 0 and 0.125: t = 1 with 1 degree of freedom
     lines = reports.parity_table(parity).splitlines()
     assert lines[2] == ("| cnn2 | 42, 43 | 0.750, 0.750 | 0.750, 0.875 | 0.750 ± 0.000 | 0.812 ± 0.088 "
-                        "| 1.00 (1:1), 1.00 (0:0) |")
+                        "| 1.00 (1:1), 1.00 (0:0) | 0.50 |")
     assert reports.parity_table({}) == "No model has been trained in both precisions on the same seed yet."
 
 
@@ -290,7 +291,7 @@ def test_readme_tables_are_generated_between_markers(tmp_path):
     assert "No model has been trained in both precisions on the same seed yet." in readme.read_text()
     _file(results, _bf16(_record("cnn2", history=[{"val_accuracy": 0.8}], test_macro_f1=0.8)))
     assert reports.update_readme(readme, results, bench)
-    assert "| cnn2 | 42 | 0.750 | 0.750 | 0.750 ± 0.000 | 0.750 ± 0.000 | 1.00 (0:0) |" in readme.read_text()
+    assert "| cnn2 | 42 | 0.750 | 0.750 | 0.750 ± 0.000 | 0.750 ± 0.000 | 1.00 (0:0) | - |" in readme.read_text()
 
 
 def test_original_numbers_are_kept():

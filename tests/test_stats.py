@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mri_helpers.stats import accuracy_interval, format_accuracy, mcnemar, spread, wilson_interval
+from mri_helpers.stats import accuracy_interval, format_accuracy, mcnemar, paired_over_seeds, spread, wilson_interval
 
 
 def wilson_by_hand(k, n, z=1.959963984540054):
@@ -74,3 +74,14 @@ def test_spread_is_mean_and_sample_standard_deviation():
     assert spread([0.5]) == (0.5, 0.0)
     with pytest.raises(ValueError, match="at least one seed"):
         spread([])
+
+
+def test_paired_over_seeds_tests_the_differences_seed_by_seed():
+    # differences 0.01, 0.02, 0.03: mean 0.02, sd 0.01, t = 0.02 / (0.01 / sqrt 3) = 3.464 with 2 degrees of freedom
+    assert paired_over_seeds([0.81, 0.82, 0.83], [0.80, 0.80, 0.80]) == pytest.approx(0.0742, abs=1e-4)
+    # the same numbers unpaired would hide the pairing: a shift shared by both runs of a seed cancels
+    assert paired_over_seeds([0.71, 0.92, 0.83], [0.70, 0.90, 0.80]) == pytest.approx(0.0742, abs=1e-4)
+    assert math.isnan(paired_over_seeds([0.8], [0.7]))
+    assert paired_over_seeds([0.8, 0.9], [0.8, 0.9]) == 1.0 and paired_over_seeds([0.8, 0.9], [0.7, 0.8]) == 0.0
+    with pytest.raises(ValueError, match="same length"):
+        paired_over_seeds([0.8, 0.9], [0.8])
