@@ -68,9 +68,11 @@ def seed_runs(records: list[dict], recipes: dict | None = None) -> dict[str, lis
     for name in MODELS:
         mine = sorted((r for r in records if is_current(r, name, recipes)),
                       key=lambda r: (r["seed"], r["precision"] != REFERENCE_PRECISION, r["run_id"]))
-        one_per_seed = list({r["seed"]: r for r in reversed(mine)}.values())[::-1]
+        one_per_seed = {}
+        for record in mine:  # sorted so that a seed's fp32 run comes first
+            one_per_seed.setdefault(record["seed"], record)
         if one_per_seed:
-            runs[name] = one_per_seed
+            runs[name] = list(one_per_seed.values())
     return runs
 
 
