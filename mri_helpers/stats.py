@@ -83,7 +83,10 @@ def paired_over_seeds(a, b) -> float:
     """Two-sided p-value of the paired t-test of two scores over the same seeds (a[i] and b[i] share seed i).
 
     The seed fixes the initial weights and the data order, so two variants trained on one
-    seed pair up, and their differences are what is tested. ``nan`` with fewer than 2 seeds.
+    seed pair up, and their differences are what is tested. ``nan`` with fewer than 2 seeds,
+    and when every seed differs by the same non-zero amount: the test divides by the spread of
+    the differences, so it is undefined there (and a p of exactly 0 would overstate what 2-3
+    seeds show).
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
@@ -91,5 +94,5 @@ def paired_over_seeds(a, b) -> float:
     if a.size < 2:
         return float("nan")
     if np.allclose(a - b, (a - b)[0]):
-        return 1.0 if np.isclose((a - b)[0], 0) else 0.0
+        return 1.0 if np.isclose((a - b)[0], 0) else float("nan")
     return float(ttest_rel(a, b).pvalue)
