@@ -102,7 +102,8 @@ def _readme(args) -> int:
 def _robustness(args) -> int:
     """Train the remedy on each seed, then score every run with a checkpoint under every shift."""
     from .datasets import load_datasets
-    from .robustness import load_scores, robustness_table, score_runs
+    from .reports import robustness_report
+    from .robustness import score_runs
     from .runs import describe, train_and_evaluate
     from .sources import banner
     from .training import ROBUST
@@ -122,7 +123,7 @@ def _robustness(args) -> int:
                                               options=options)))
     out = _out(args, data.source)
     score_runs(out, data_for_size)
-    print(robustness_table(load_scores(out.results)))
+    print(robustness_report(out.results))
     return 0
 
 

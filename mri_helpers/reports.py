@@ -2,7 +2,8 @@
 
 Run records (:mod:`runs`) are written once and never edited. Everything derived from
 them is computed here, each time it is needed, by joining the records with the leakage
-audit (``results/leakage.json``, notebook 08) and the benchmark JSON. So rerunning one
+audit (``results/leakage.json``, notebook 08), the robustness scores (``results/shifts/``,
+:mod:`robustness`) and the benchmark JSON. So rerunning one
 notebook can never drop a number that another notebook added.
 """
 
@@ -18,11 +19,18 @@ import numpy as np
 from .files import atomic_path
 from .models import MODELS, build_model
 from .runs import SCHEMA, architecture
+from .shifts import SHIFTS
 from .stats import Paired, accuracy_interval, format_accuracy, mcnemar, paired_over_seeds, spread
-from .training import RECIPES
+from .training import RECIPES, ROBUST
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
 REFERENCE_PRECISION = "fp32"  # the course's reported runs; bf16 runs are compared with them
+
+SHIFT_SCORES = "shifts"  # results/shifts/<name>/<run-id>.json: one run's test accuracy under each shift
+
+# The course-best model's robustness target (issue: "honest numbers"): over at least 3 seeds,
+# a mean test accuracy of at least 0.975 as exported, and a mean loss of at most 2 points under every shift.
+ROBUSTNESS_TARGET = {"seeds": 3, "floor": 0.975, "max_loss": 0.02}
 
 ORIGINAL = {
     "cnn0": ("test", 0.72),
@@ -370,7 +378,65 @@ def comparison_table(rows: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-MARKERS = {key: (f"<!-- {key}:start -->", f"<!-- {key}:end -->") for key in ("results", "speed", "parity")}
+def load_scores(results: str | os.PathLike) -> list[dict]:
+    """Every robustness score file (:mod:`robustness` writes one per run)."""
+    return [json.loads(p.read_text()) for p in sorted((Path(results) / SHIFT_SCORES).glob("*/*.json"))]
+
+
+def _mean_scores(scores: list[dict]) -> dict[str, tuple[int, dict[str, float]]]:
+    """Per model, in course order: its number of scored seeds and its mean accuracy per shift."""
+    out = {}
+    for name in (*MODELS, *ROBUST):
+        mine = [s["accuracy"] for s in scores if s["name"] == name]
+        if mine:
+            out[name] = (len(mine), {c: sum(m[c] for m in mine) / len(mine) for c in mine[0]})
+    return out
+
+
+def robustness_table(scores: list[dict]) -> str:
+    """Markdown: per model, mean test accuracy over its seeds with no shift and under each
+    shift, and its largest mean loss (in points) under any shift."""
+    if not scores:
+        return "No scores yet: run `make robustness` where the checkpoints are."
+    columns = ["none", *SHIFTS]
+    lines = ["| model | seeds | " + " | ".join(columns) + " | largest loss |",
+             "| --- | ---: |" + " ---: |" * (len(columns) + 1)]
+    for name, (n, mean) in _mean_scores(scores).items():
+        worst = max(SHIFTS, key=lambda c: mean["none"] - mean[c])
+        cells = [f"{mean[c]:.3f}" for c in columns]
+        lines.append(f"| {name} | {n} | " + " | ".join(cells) + f" | {100 * (mean['none'] - mean[worst]):.1f} ({worst}) |")
+    return "\n".join(lines)
+
+
+def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[str, str]:
+    """Per model, one line on :data:`ROBUSTNESS_TARGET`: met, missed (and where), or not yet measured."""
+    target = target or ROBUSTNESS_TARGET
+    verdicts = {}
+    for name, (n, mean) in _mean_scores(scores).items():
+        worst = max(SHIFTS, key=lambda c: mean["none"] - mean[c])
+        loss = mean["none"] - mean[worst]
+        facts = (f"{mean['none']:.3f} as exported (target ≥ {target['floor']}), largest loss "
+                 f"{100 * loss:.1f} points, {worst} (target ≤ {100 * target['max_loss']:.0f})")
+        if n < target["seeds"]:
+            verdict = f"not yet measured: {n} of {target['seeds']} seeds scored"
+        else:
+            missed = [what for what, bad in (("accuracy", mean["none"] < target["floor"]),
+                                             ("loss", loss > target["max_loss"])) if bad]
+            verdict = "meets the target" if not missed else "misses the target on " + " and ".join(missed)
+        verdicts[name] = f"{name} ({n} seed{'s' * (n != 1)}): {facts}: {verdict}"
+    return verdicts
+
+
+def robustness_report(results_dir: str | os.PathLike) -> str:
+    """The robustness table and, under it, each model's verdict on the target."""
+    scores = load_scores(results_dir)
+    if not scores:
+        return robustness_table(scores)
+    return robustness_table(scores) + "\n\n" + "\n".join(f"- {v}" for v in robustness_verdicts(scores).values())
+
+
+MARKERS = {key: (f"<!-- {key}:start -->", f"<!-- {key}:end -->")
+           for key in ("results", "speed", "parity", "robustness")}
 
 
 def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
@@ -379,7 +445,7 @@ def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
 
 
 def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, bench_dir: str | os.PathLike) -> bool:
-    """Rewrite the README's results and speed tables from the JSON files; return whether it changed."""
+    """Rewrite the README's generated tables from the JSON files; return whether it changed."""
     readme, bench_dir = Path(readme), Path(bench_dir)
     bench = {p.stem: json.loads(p.read_text()) for p in bench_dir.glob("*.json")}
     text = readme.read_text()
@@ -390,6 +456,8 @@ def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, ben
                                                             course_runs(records)))
     if MARKERS["parity"][0] in new:
         new = _replace_between(new, MARKERS["parity"], parity_table(precision_parity(records)))
+    if MARKERS["robustness"][0] in new:
+        new = _replace_between(new, MARKERS["robustness"], robustness_report(results_dir))
     if new != text:
         with atomic_path(readme) as tmp:
             tmp.write_text(new)

@@ -3,21 +3,20 @@
 ``python -m mri_helpers robustness`` (``make robustness``) trains the remedy
 (:data:`~mri_helpers.training.ROBUST`) on the seeds asked for, then scores every run that
 has a checkpoint here and no score yet. Scores are filed like run records, one file per
-run, written once: ``results/shifts/<name>/<run-id>.json``. :mod:`reports` joins them.
+run, written once: ``results/shifts/<name>/<run-id>.json``. :mod:`reports` reads them into
+the robustness table and checks them against the course's target.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from .datasets import Datasets
 from .files import OutputDirs, write_json
-from .models import MODELS
-from .reports import is_current, load_records
+from .reports import REFERENCE_PRECISION, SHIFT_SCORES, load_records, seed_runs
 from .runs import load_model
-from .shifts import SHIFTS, shifted_accuracy
+from .shifts import shifted_accuracy
 from .training import ROBUST
 from .transforms import Prepare
 
@@ -25,14 +24,18 @@ log = logging.getLogger(__name__)
 
 
 def score_path(results: str | Path, record: dict) -> Path:
-    return Path(results) / "shifts" / record["name"] / f"{record['run_id']}.json"
+    return Path(results) / SHIFT_SCORES / record["name"] / f"{record['run_id']}.json"
 
 
 def studied(records: list[dict], recipes: dict | None = None) -> list[dict]:
-    """The runs the study compares: every seed of each course model (``recipes``, as in
-    :func:`~mri_helpers.reports.is_current`) and of the remedy."""
-    return [r for r in records
-            if (r["name"] in MODELS and is_current(r, r["name"], recipes)) or r["name"] in ROBUST]
+    """The runs the study compares: one run per seed of each course model (``recipes``, as in
+    :func:`~mri_helpers.reports.seed_runs`: the fp32 run where a seed has both precisions)
+    and of the remedy."""
+    course = [r for mine in seed_runs(records, recipes).values() for r in mine]
+    remedy = {}
+    for r in sorted((r for r in records if r["name"] in ROBUST), key=lambda r: (r["seed"], r["precision"] != REFERENCE_PRECISION, r["run_id"])):
+        remedy.setdefault((r["name"], r["seed"]), r)
+    return course + list(remedy.values())
 
 
 def score_runs(out: OutputDirs, data_for_size, recipes: dict | None = None) -> list[Path]:
@@ -59,22 +62,3 @@ def score_runs(out: OutputDirs, data_for_size, recipes: dict | None = None) -> l
         print(f"{record['name']} seed {record['seed']}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
         written.append(target)
     return written
-
-
-def load_scores(results: str | Path) -> list[dict]:
-    """Every score file of the study."""
-    return [json.loads(p.read_text()) for p in sorted((Path(results) / "shifts").glob("*/*.json"))]
-
-
-def robustness_table(scores: list[dict]) -> str:
-    """Markdown: per model, mean test accuracy over its seeds with no shift and under each shift."""
-    if not scores:
-        return "No scores yet: run `make robustness` where the checkpoints are."
-    columns = ["none", *SHIFTS]
-    names = [n for n in (*MODELS, *ROBUST) if any(s["name"] == n for s in scores)]
-    lines = ["| model | seeds | " + " | ".join(columns) + " |", "| --- | ---: |" + " ---: |" * len(columns)]
-    for name in names:
-        mine = [s["accuracy"] for s in scores if s["name"] == name]
-        cells = [f"{sum(m[c] for m in mine) / len(mine):.3f}" for c in columns]
-        lines.append(f"| {name} | {len(mine)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)

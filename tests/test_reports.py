@@ -309,3 +309,48 @@ def test_comparison_cells(key, value, cell):
     row[key] = value
     line = reports.comparison_table({"m": row}).splitlines()[2]
     assert line.split(" | ")[1 + list(reports.COMPARISON_COLUMNS).index(key)].rstrip(" |") == cell
+
+
+def _score(name, seed, none, losses=None):
+    """A robustness score file's content: ``none`` as exported, lower by ``losses[shift]`` under a shift."""
+    from mri_helpers.shifts import SHIFTS
+
+    accuracy = {"none": none, **{k: none - (losses or {}).get(k, 0) for k in SHIFTS}}
+    return {"run_id": f"{name}{seed}", "name": name, "seed": seed, "test_images": 655, "accuracy": accuracy}
+
+
+def test_robustness_table_averages_seeds_and_names_the_largest_loss():
+    scores = [_score("bestnet", 42, 0.98, {"blur (sigma 1)": 0.04}),
+              _score("bestnet", 43, 0.96, {"blur (sigma 1)": 0.02, "JPEG quality 30": 0.05})]
+    lines = reports.robustness_table(scores).splitlines()
+    assert len(lines) == 3
+    # means: none 0.970, blur 0.940 (3.0 points), JPEG 0.945 (2.5 points)
+    assert lines[2].startswith("| bestnet | 2 | 0.970 | 0.970 |")
+    assert lines[2].endswith("| 0.940 | 0.945 | 3.0 (blur (sigma 1)) |")
+
+
+def test_robustness_verdicts_need_three_seeds_a_floor_and_a_largest_loss():
+    three = [_score("bestnet_robust", s, 0.98, {"gamma 0.7": 0.01}) for s in (42, 43, 44)]
+    verdicts = reports.robustness_verdicts(three + [_score("bestnet", 42, 0.99)])
+    assert verdicts["bestnet_robust"] == ("bestnet_robust (3 seeds): 0.980 as exported (target ≥ 0.975), largest loss "
+                                          "1.0 points, gamma 0.7 (target ≤ 2): meets the target")
+    assert verdicts["bestnet"].endswith("(target ≤ 2): not yet measured: 1 of 3 seeds scored")
+    assert list(verdicts) == ["bestnet", "bestnet_robust"]  # course order, then the remedies
+    lossy = [_score("bestnet", s, 0.97, {"half resolution": 0.03}) for s in (42, 43, 44)]
+    assert reports.robustness_verdicts(lossy)["bestnet"].endswith(
+        "3.0 points, half resolution (target ≤ 2): misses the target on accuracy and loss")
+
+
+def test_readme_robustness_section_is_generated_from_the_score_files(tmp_path):
+    readme, results = tmp_path / "README.md", tmp_path / "results"
+    readme.write_text("<!-- results:start -->\n<!-- results:end -->\n<!-- speed:start -->\n<!-- speed:end -->\n"
+                      "<!-- robustness:start -->\nold\n<!-- robustness:end -->\n")
+    results.mkdir()
+    reports.update_readme(readme, results, tmp_path)
+    assert "No scores yet: run `make robustness`" in readme.read_text()
+    for seed in (42, 43, 44):
+        write_json(results / "shifts" / "bestnet" / f"run{seed}.json", _score("bestnet", seed, 0.98, {"gamma 1.5": 0.03}))
+    assert reports.update_readme(readme, results, tmp_path)
+    text = readme.read_text()
+    assert "| bestnet | 3 | 0.980 |" in text and "3.0 (gamma 1.5) |" in text
+    assert "- bestnet (3 seeds): 0.980 as exported" in text and text.endswith("misses the target on loss\n<!-- robustness:end -->\n")

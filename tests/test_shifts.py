@@ -112,7 +112,8 @@ def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkp
 
     from mri_helpers.datasets import load_datasets
     from mri_helpers.files import OutputDirs
-    from mri_helpers.robustness import load_scores, robustness_table, score_runs
+    from mri_helpers.reports import load_scores, robustness_table
+    from mri_helpers.robustness import score_runs
     from mri_helpers.training import RECIPES
 
     data = load_datasets(small_root, image_size=32)
@@ -133,6 +134,7 @@ def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkp
     assert score_runs(out, lambda size: data, recipes={"cnn0": recipe}) == [] and written[0].read_bytes() == before
 
     table = robustness_table(load_scores(out.results)).splitlines()
-    assert table[0].startswith("| model | seeds | none | gamma 0.7 |") and len(table) == 3
+    assert table[0].startswith("| model | seeds | none | gamma 0.7 |") and table[0].endswith("| largest loss |")
+    assert len(table) == 3
     assert table[2].startswith(f"| cnn0 | 1 | {first.record['test_accuracy']:.3f} |")
     assert robustness_table([]) == "No scores yet: run `make robustness` where the checkpoints are."
