@@ -2,13 +2,13 @@
 
 Two kinds of twins:
 
-* **exact duplicates**: identical decoded pixels. We hash the decoded, resized pixels
-  from the cache rather than the file bytes, so the same scan saved twice with different
-  metadata or file names still collides;
+* **exact duplicates**: identical decoded pixels. We hash each file's decoded pixels at full
+  resolution rather than its bytes, so the same scan saved twice with different metadata or
+  file names still collides;
 * **near-duplicates**: the same scan re-encoded, resized or slightly brightened. Their
   pixels differ, so we compare *perceptual* hashes: a difference hash (dHash) shrinks the
-  image to 9x8 grey pixels and keeps one bit per pair of horizontal neighbours (is the
-  left one brighter?). Similar images give hashes that differ in few of the 64 bits.
+  image to (size + 1) x size grey pixels and keeps one bit per pair of horizontal
+  neighbours (is the right one brighter?). Similar images give hashes that differ in few bits.
 
 The dHash is a few lines of NumPy and PIL here instead of a dependency (the ``imagehash``
 package implements the same algorithm): short enough to read, and it teaches what a

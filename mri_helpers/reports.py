@@ -409,7 +409,11 @@ def robustness_table(scores: list[dict]) -> str:
 
 
 def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[str, str]:
-    """Per model, one line on :data:`ROBUSTNESS_TARGET`: met, missed (and where), or not yet measured."""
+    """Per model, one line on :data:`ROBUSTNESS_TARGET`: met, missed (and where), or not yet measured.
+
+    With fewer seeds than the target asks for, a model is "not yet measured" unless even
+    perfect scores on its missing seeds could not lift its means to the target.
+    """
     target = target or ROBUSTNESS_TARGET
     verdicts = {}
     for name, (n, mean) in _mean_scores(scores).items():
@@ -417,11 +421,17 @@ def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[
         loss = mean["none"] - mean[worst]
         facts = (f"{mean['none']:.3f} as exported (target ≥ {target['floor']}), largest loss "
                  f"{100 * loss:.1f} points, {worst} (target ≤ {100 * target['max_loss']:.0f})")
-        if n < target["seeds"]:
+        missing = max(target["seeds"] - n, 0)
+        # the best the missing seeds could do: 1.0 as exported and under every shift
+        best = {c: (v * n + missing) / (n + missing) for c, v in mean.items()}
+        missed = [what for what, bad in (("accuracy", best["none"] < target["floor"]),
+                                         ("loss", max(best["none"] - best[c] for c in SHIFTS) > target["max_loss"]))
+                  if bad]
+        if missed and missing:
+            verdict = f"cannot meet the target ({' and '.join(missed)}) whatever its other {missing} seed{'s' * (missing != 1)} score"
+        elif missing:
             verdict = f"not yet measured: {n} of {target['seeds']} seeds scored"
         else:
-            missed = [what for what, bad in (("accuracy", mean["none"] < target["floor"]),
-                                             ("loss", loss > target["max_loss"])) if bad]
             verdict = "meets the target" if not missed else "misses the target on " + " and ".join(missed)
         verdicts[name] = f"{name} ({n} seed{'s' * (n != 1)}): {facts}: {verdict}"
     return verdicts
