@@ -428,7 +428,8 @@ def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[
                                          ("loss", max(best["none"] - best[c] for c in SHIFTS) > target["max_loss"]))
                   if bad]
         if missed and missing:
-            verdict = f"cannot meet the target ({' and '.join(missed)}) whatever its other {missing} seed{'s' * (missing != 1)} score"
+            verdict = (f"cannot meet the target ({' and '.join(missed)}), whatever its missing "
+                       + ("seed scores" if missing == 1 else f"{missing} seeds score"))
         elif missing:
             verdict = f"not yet measured: {n} of {target['seeds']} seeds scored"
         else:

@@ -337,12 +337,12 @@ def test_robustness_verdicts_need_three_seeds_a_floor_and_a_largest_loss():
     assert verdicts["bestnet"].endswith("(target ≤ 2): not yet measured: 1 of 3 seeds scored")
     # 7 points lost on one seed: two perfect seeds would still leave (0.97 - 0.90) / 3 = 2.3 points
     hopeless = reports.robustness_verdicts([_score("cnn3", 42, 0.97, {"gamma 1.5": 0.07})])
-    assert hopeless["cnn3"].endswith("cannot meet the target (loss) whatever its other 2 seeds score")
+    assert hopeless["cnn3"].endswith("cannot meet the target (loss), whatever its missing 2 seeds score")
     # 5 points lost on one seed could still average out: (0.97 - 0.92) / 3 = 1.7 points
     assert reports.robustness_verdicts([_score("cnn3", 42, 0.97, {"gamma 1.5": 0.05})])["cnn3"].endswith(
         "not yet measured: 1 of 3 seeds scored")
     low = reports.robustness_verdicts([_score("cnn0", s, 0.76) for s in (42, 43)])  # (0.76 + 0.76 + 1) / 3 < 0.975
-    assert low["cnn0"].endswith("cannot meet the target (accuracy) whatever its other 1 seed score")
+    assert low["cnn0"].endswith("cannot meet the target (accuracy), whatever its missing seed scores")
     assert list(verdicts) == ["bestnet", "bestnet_robust"]  # course order, then the remedies
     lossy = [_score("bestnet", s, 0.97, {"half resolution": 0.03}) for s in (42, 43, 44)]
     assert reports.robustness_verdicts(lossy)["bestnet"].endswith(
