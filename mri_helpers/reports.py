@@ -383,13 +383,15 @@ def load_scores(results: str | os.PathLike) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((Path(results) / SHIFT_SCORES).glob("*/*.json"))]
 
 
-def _mean_scores(scores: list[dict]) -> dict[str, tuple[int, dict[str, float]]]:
-    """Per model, in course order: its number of scored seeds and its mean accuracy per shift."""
+def _mean_scores(scores: list[dict]) -> dict[str, tuple[int, dict[str, float], str]]:
+    """Per model, in course order: its number of scored seeds, its mean accuracy per shift,
+    and the shift whose mean loses most against the unshifted mean."""
     out = {}
     for name in (*MODELS, *ROBUST):
         mine = [s["accuracy"] for s in scores if s["name"] == name]
         if mine:
-            out[name] = (len(mine), {c: sum(m[c] for m in mine) / len(mine) for c in mine[0]})
+            mean = {c: sum(m[c] for m in mine) / len(mine) for c in mine[0]}
+            out[name] = (len(mine), mean, max(SHIFTS, key=lambda c: mean["none"] - mean[c]))
     return out
 
 
@@ -401,8 +403,7 @@ def robustness_table(scores: list[dict]) -> str:
     columns = ["none", *SHIFTS]
     lines = ["| model | seeds | " + " | ".join(columns) + " | largest loss |",
              "| --- | ---: |" + " ---: |" * (len(columns) + 1)]
-    for name, (n, mean) in _mean_scores(scores).items():
-        worst = max(SHIFTS, key=lambda c: mean["none"] - mean[c])
+    for name, (n, mean, worst) in _mean_scores(scores).items():
         cells = [f"{mean[c]:.3f}" for c in columns]
         lines.append(f"| {name} | {n} | " + " | ".join(cells) + f" | {100 * (mean['none'] - mean[worst]):.1f} ({worst}) |")
     return "\n".join(lines)
@@ -416,8 +417,7 @@ def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[
     """
     target = target or ROBUSTNESS_TARGET
     verdicts = {}
-    for name, (n, mean) in _mean_scores(scores).items():
-        worst = max(SHIFTS, key=lambda c: mean["none"] - mean[c])
+    for name, (n, mean, worst) in _mean_scores(scores).items():
         loss = mean["none"] - mean[worst]
         facts = (f"{mean['none']:.3f} as exported (target ≥ {target['floor']}), largest loss "
                  f"{100 * loss:.1f} points, {worst} (target ≤ {100 * target['max_loss']:.0f})")
