@@ -248,7 +248,8 @@ def train_and_evaluate(name: str, data: Datasets, out: OutputDirs, recipe: Recip
         "train_images": len(train_loader.dataset),
         **amp.describe_cpu(),
     }
-    prepare = Prepare(data.normalize, Augment(intensity=True)) if recipe.intensity_augment else data.prepare_train
+    extra = {"intensity": recipe.intensity_augment, "detail": recipe.detail_augment}
+    prepare = Prepare(data.normalize, Augment(**extra)) if any(extra.values()) else data.prepare_train
     trainer = Trainer(net, recipe, seed=seed, meta=meta, device=device, prepare=prepare)
     finished = run.finished()
     if not run.checkpoint.exists():

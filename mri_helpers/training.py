@@ -67,6 +67,7 @@ class Recipe:
     patience: int | None = None  # early stopping: epochs without a better validation loss
     train_subset: int | None = None  # train on this many shuffled training images only (brief runs)
     intensity_augment: bool = False  # also random gamma and contrast per image (see transforms.Augment)
+    detail_augment: bool = False  # also random blur and down-sampling (see transforms.Augment)
 
     def identity(self) -> dict:
         """The learning rate and every field that differs from its default: what names a run.
@@ -99,11 +100,15 @@ ABLATIONS = {
 }
 
 # BestNet with the standard remedy for scans exported differently (per-image
-# standardisation and intensity augmentation), for the robustness study (``make robustness``),
+# standardisation and intensity augmentation), and with that remedy plus detail augmentation
+# for coarser or blurrier scans, for the robustness study (``make robustness``),
 # in the same form: name -> (what is added, model, model options, recipe)
 ROBUST = {
     "bestnet_robust": ("per-image standardisation and intensity augmentation", "bestnet", {"standardize": True},
                        replace(RECIPES["bestnet"], intensity_augment=True)),
+    "bestnet_robust_detail": ("per-image standardisation, intensity and detail augmentation (blur, down-sampling)",
+                              "bestnet", {"standardize": True},
+                              replace(RECIPES["bestnet"], intensity_augment=True, detail_augment=True)),
 }
 
 

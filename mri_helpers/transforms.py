@@ -31,12 +31,22 @@ class Augment:
     uniformly on a log scale, so brighter and darker are equally likely) and a random
     contrast (0.75 to 1.25 around its own mean): intensity augmentation, which teaches a
     model that an export's grey levels carry no label.
+
+    With ``detail=True`` a random third of the images are blurred (a Gaussian with its own
+    sigma, 0.5 to 1.5 pixels) and another third are down-sampled and scaled back up
+    (antialiased bilinear, by one factor per batch, 0.4 to 0.8): detail augmentation, for scans
+    acquired or exported at a coarser resolution. Intensity and detail augmentation both
+    cover the ranges of the shifts the course tests (:mod:`shifts`): they teach invariance
+    to known kinds of change, which says nothing about kinds the model never saw.
     """
 
     GAMMA, CONTRAST = (0.7, 1.5), (0.75, 1.25)
+    SIGMA, SCALE = (0.5, 1.5), (0.4, 0.8)
 
-    def __init__(self, degrees: float = 10.0, translate: float = 0.1, brightness=(0.8, 1.2), intensity: bool = False):
-        self.degrees, self.translate, self.brightness, self.intensity = degrees, translate, brightness, intensity
+    def __init__(self, degrees: float = 10.0, translate: float = 0.1, brightness=(0.8, 1.2), intensity: bool = False,
+                 detail: bool = False):
+        self.degrees, self.translate, self.brightness = degrees, translate, brightness
+        self.intensity, self.detail = intensity, detail
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         n, device = batch.shape[0], batch.device
@@ -55,6 +65,8 @@ class Augment:
         x = nn.functional.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
         factor = torch.empty(n, 1, 1, 1, device=device).uniform_(*self.brightness)
         x = x.mul_(factor).clamp_(0, 1)
+        if self.detail:
+            x = self.lose_detail(x)
         if self.intensity:
             gamma = torch.empty(n, 1, 1, 1, device=device).uniform_(*map(math.log, self.GAMMA)).exp_()
             contrast = torch.empty(n, 1, 1, 1, device=device).uniform_(*self.CONTRAST)
@@ -62,6 +74,40 @@ class Augment:
             mean = x.mean(dim=(1, 2, 3), keepdim=True)
             x = x.sub_(mean).mul_(contrast).add_(mean).clamp_(0, 1)
         return x
+
+    def lose_detail(self, x: torch.Tensor) -> torch.Tensor:
+        """Blur a random third of a float batch and down-sample another third (see the class).
+
+        The thirds are slices of one random permutation, so their sizes are known in
+        advance: only those images are processed, and a GPU never waits to count them.
+        """
+        n, third = x.shape[0], x.shape[0] // 3
+        order = torch.randperm(n, device=x.device)
+        blurred, coarse = order[:third], order[third:2 * third]
+        sigma = torch.empty(third, device=x.device).uniform_(*self.SIGMA)
+        factor = float(torch.empty(1).uniform_(*self.SCALE))
+        small = nn.functional.interpolate(x[coarse], scale_factor=factor, mode="bilinear", antialias=True)
+        x[coarse] = nn.functional.interpolate(small, size=x.shape[-2:], mode="bilinear", antialias=True)
+        x[blurred] = gaussian_blur(x[blurred], sigma)
+        return x
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, radius: int = 4) -> torch.Tensor:
+    """Blur each image of ``x`` (N x C x H x W, float) with its own ``sigma`` (N values).
+
+    ``torchvision.transforms.v2.functional.gaussian_blur`` takes one sigma per call; here
+    each image's kernel is a row of one tensor, and a grouped convolution (one group per
+    image channel) applies them all at once, separably: rows, then columns. Edges are
+    reflected, as torchvision does. ``radius`` 4 spans 2.7 sigma at the largest sigma.
+    """
+    n, c, h, w = x.shape
+    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-t**2 / (2 * sigma.to(x.dtype).view(n, 1) ** 2))
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, dim=0)  # one row per image channel
+    y = nn.functional.pad(x.reshape(1, n * c, h, w), [radius] * 4, mode="reflect")
+    y = nn.functional.conv2d(y, kernel.view(n * c, 1, 1, -1), groups=n * c)
+    y = nn.functional.conv2d(y, kernel.view(n * c, 1, -1, 1), groups=n * c)
+    return y.view(n, c, h, w)
 
 
 

@@ -1,6 +1,7 @@
-"""Scan-appearance shifts (mri_helpers.shifts) and the remedy: per-image standardisation, intensity augmentation."""
+"""Scan-appearance shifts (mri_helpers.shifts) and the remedies: per-image standardisation, intensity and detail augmentation."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -84,13 +85,39 @@ def test_intensity_augmentation_draws_gamma_and_contrast_per_image():
     assert torch.equal(Augment(degrees=0, translate=0, brightness=(1, 1))(flat), flat.float() / 255)  # off by default
 
 
+def test_gaussian_blur_gives_each_image_torchvisions_blur_at_its_own_sigma():
+    from torchvision.transforms.v2 import functional as F
+
+    from mri_helpers.transforms import gaussian_blur
+
+    x = torch.rand(3, 2, 20, 24, generator=torch.Generator().manual_seed(0))
+    sigma = torch.tensor([0.5, 1.0, 1.5])
+    out = gaussian_blur(x, sigma)
+    for i, s in enumerate(sigma.tolist()):
+        assert torch.allclose(out[i], F.gaussian_blur(x[i], kernel_size=[9, 9], sigma=[s, s]), atol=1e-6)
+
+
+def test_detail_augmentation_softens_two_thirds_of_a_batch_and_keeps_the_rest():
+    edge = torch.zeros(30, 1, 32, 32, dtype=torch.uint8)
+    edge[..., 16:, :] = 255  # a sharp horizontal edge (Augment may flip left and right)
+    torch.manual_seed(0)
+    out = Augment(degrees=0, translate=0, brightness=(1, 1), detail=True)(edge)
+    kept = [torch.equal(image, edge[0].float() / 255) for image in out]
+    assert sum(kept) == 10
+    softened = out[[not k for k in kept]]
+    assert (softened[..., 15, :] > 0.05).all() and (softened[..., 16, :] < 0.95).all()  # the edge spreads
+    assert torch.allclose(softened[..., :8, :], torch.zeros(1)) and torch.allclose(softened[..., 24:, :], torch.ones(1))
+
+
 def test_committed_runs_are_current_and_the_remedy_is_a_new_architecture():
     """A change to a model's code or a recipe that renames every committed run must be deliberate."""
     found = reports.course_runs(reports.load_records(REPO / "results"))
     assert list(found) == ["cnn0", "cnn1", "cnn2", "cnn3", "bestnet"]
     record = found["bestnet"]
     name, (_, model, options, recipe) = next(iter(ROBUST.items()))
-    assert recipe.intensity_augment and options == {"standardize": True}
+    assert recipe.intensity_augment and not recipe.detail_augment and options == {"standardize": True}
+    detail = ROBUST["bestnet_robust_detail"][3]
+    assert detail == replace(recipe, detail_augment=True)  # the remedy plus detail augmentation, nothing else
     plain = runs.architecture(build_model("bestnet", image_size=128))
     assert plain == record["fingerprint"]["architecture"]
     assert runs.architecture(build_model(model, image_size=128, **options)) != plain
