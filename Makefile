@@ -75,7 +75,7 @@ REVEAL ?=
 slides: setup  ## turn each notebook into a reveal.js deck in scratch/slides/ (REVEAL=url of a local reveal.js)
 	$(PY) -m mri_helpers slides $(NOTEBOOKS) --dest scratch/slides $(if $(REVEAL),--reveal-url-prefix $(REVEAL))
 
-robustness: setup  ## train the robust BestNet (3 seeds), then score every trained run under scan shifts
+robustness: setup  ## train both robust BestNets (3 seeds each), then score every trained run under scan shifts
 	$(PY) -m mri_helpers robustness
 
 ALL_SEEDS := 42 43 44

@@ -100,7 +100,7 @@ def _readme(args) -> int:
 
 
 def _robustness(args) -> int:
-    """Train the remedy on each seed, then score every run with a checkpoint under every shift."""
+    """Train each remedy on each seed, then score every run with a checkpoint under every shift."""
     from .datasets import load_datasets
     from .reports import robustness_report
     from .robustness import score_runs
@@ -204,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--kernel", default="python3")
     runner.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
     sub.add_parser("readme", help="regenerate the README's results and speed tables from the JSON files")
-    robust = sub.add_parser("robustness", help="train the robust BestNet, then score every run under scan shifts")
-    robust.add_argument("--seed", type=int, nargs="*", default=[42, 43, 44], help="seeds of the remedy to train")
+    robust = sub.add_parser("robustness", help="train the robust BestNets, then score every run under scan shifts")
+    robust.add_argument("--seed", type=int, nargs="*", default=[42, 43, 44], help="seeds of the remedies to train")
     robust.add_argument("--data-dir", default=None)
     robust.add_argument("--out", default=None)
     student = sub.add_parser("student", help="write the student edition: solutions replaced by stubs, no outputs")

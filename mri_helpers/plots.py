@@ -318,18 +318,18 @@ def model_comparison(rows: dict[str, dict]) -> Figure:
     return fig
 
 
-def shift_gallery(image: torch.Tensor, shifts: dict) -> Figure:
-    """One uint8 scan (``C x H x W``) as exported, and under each shift of :data:`~mri_helpers.shifts.SHIFTS`."""
+def shift_gallery(image: torch.Tensor, shifts: dict, title: str = "One scan, exported eight ways") -> Figure:
+    """One uint8 scan (``C x H x W``) as exported, and under each shift (:data:`~mri_helpers.shifts.SHIFTS`)."""
     panels = {"as exported": image, **{name: shift(image[None])[0] for name, shift in shifts.items()}}
     columns = 4
     rows = math.ceil(len(panels) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.8 * rows), squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (title, shown) in zip(axes.flat, panels.items()):
+    for ax, (name, shown) in zip(axes.flat, panels.items()):
         _show(ax, shown)
-        ax.set_title(title, fontsize=9)
-    fig.suptitle("One scan, exported eight ways")
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(title)
     return fig
 
 

@@ -1,6 +1,6 @@
 """The robustness study: every trained run scored under every shift of :mod:`shifts`.
 
-``python -m mri_helpers robustness`` (``make robustness``) trains the remedy
+``python -m mri_helpers robustness`` (``make robustness``) trains the remedies
 (:data:`~mri_helpers.training.ROBUST`) on the seeds asked for, then scores every run that
 has a checkpoint here and no score yet. Scores are filed like run records, one file per
 run, written once: ``results/shifts/<name>/<run-id>.json``. :mod:`reports` reads them into
@@ -30,7 +30,7 @@ def score_path(results: str | Path, record: dict) -> Path:
 def studied(records: list[dict], recipes: dict | None = None) -> list[dict]:
     """The runs the study compares: one run per seed of each course model (``recipes``, as in
     :func:`~mri_helpers.reports.seed_runs`: the fp32 run where a seed has both precisions)
-    and of the remedy."""
+    and of each remedy."""
     course = [r for mine in seed_runs(records, recipes).values() for r in mine]
     remedy = {}
     for r in sorted((r for r in records if r["name"] in ROBUST), key=lambda r: (r["seed"], r["precision"] != REFERENCE_PRECISION, r["run_id"])):

@@ -44,10 +44,10 @@ def jpeg(batch: torch.Tensor, quality: int = 30) -> torch.Tensor:
     return torch.stack(out)
 
 
-def half_resolution(batch: torch.Tensor) -> torch.Tensor:
-    """Downscale to half the side (antialiased) and back up: the detail of a coarser scan."""
+def coarser(batch: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
+    """Downscale the side by ``factor`` (antialiased) and back up: the detail of a coarser scan."""
     size = list(batch.shape[-2:])
-    return F.resize(F.resize(batch, [s // 2 for s in size], antialias=True), size, antialias=True)
+    return F.resize(F.resize(batch, [round(s * factor) for s in size], antialias=True), size, antialias=True)
 
 
 # name -> function of a uint8 batch (N x C x H x W), returning one of the same shape and dtype
@@ -56,7 +56,7 @@ SHIFTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gamma 1.5": partial(F.adjust_gamma, gamma=1.5),  # darker mid-tones
     "contrast x0.75": partial(F.adjust_contrast, contrast_factor=0.75),  # pulled towards the mean grey
     "brightness -20": darker,
-    "half resolution": half_resolution,
+    "half resolution": coarser,
     "blur (sigma 1)": partial(F.gaussian_blur, kernel_size=[5, 5], sigma=[1.0, 1.0]),
     "JPEG quality 30": jpeg,
 }

@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 
 from mri_helpers import reports, runs
 from mri_helpers.models import Standardize, build_model
-from mri_helpers.shifts import SHIFTS, darker, half_resolution, shifted_accuracy
+from mri_helpers.shifts import SHIFTS, coarser, darker, shifted_accuracy
 from mri_helpers.training import ROBUST
 from mri_helpers.transforms import Augment
 
@@ -37,7 +37,7 @@ def test_shift_known_values():
     for name in ("contrast x0.75", "half resolution", "blur (sigma 1)"):
         assert torch.equal(SHIFTS[name](flat), flat), name  # a flat image has no contrast or detail to lose
     checker = (torch.arange(16).view(1, 16) + torch.arange(16).view(16, 1)) % 2 * 255
-    assert half_resolution(checker.to(torch.uint8).view(1, 1, 16, 16)).float().std() < 10  # fine detail is gone
+    assert coarser(checker.to(torch.uint8).view(1, 1, 16, 16)).float().std() < 10  # fine detail is gone
 
 
 class Brightness(nn.Module):
