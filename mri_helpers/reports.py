@@ -50,6 +50,16 @@ def load_records(results_dir: str | os.PathLike) -> list[dict]:
     return records
 
 
+def course_spec(name: str, recipes: dict | None = None) -> tuple[str, dict, object]:
+    """The model, its options and the recipe the course trains ``name`` with: a course model
+    of ``recipes`` (default :data:`~mri_helpers.training.RECIPES`) or a remedy of
+    :data:`~mri_helpers.training.ROBUST`."""
+    if name in ROBUST:
+        _, model, options, recipe = ROBUST[name]
+        return model, options, recipe
+    return name, {}, (recipes or RECIPES)[name]
+
+
 def is_current(record: dict, name: str, recipes: dict | None = None) -> bool:
     """Was ``record`` made by the course's recipe and architecture for ``name``, as they are now?
 
@@ -59,21 +69,23 @@ def is_current(record: dict, name: str, recipes: dict | None = None) -> bool:
     """
     if record["name"] != name:
         return False
-    recipe = {k: v for k, v in (recipes or RECIPES)[name].identity().items() if k != "precision"}
+    model_name, options, recipe = course_spec(name, recipes)
+    recipe = {k: v for k, v in recipe.identity().items() if k != "precision"}
     theirs = {k: v for k, v in record["fingerprint"]["recipe"].items() if k != "precision"}
-    model = build_model(name, num_classes=len(record["classes"]), image_size=record["image_size"])
-    return (record["name"] == name and theirs == recipe and not record["fingerprint"]["model_options"]
+    model = build_model(model_name, num_classes=len(record["classes"]), image_size=record["image_size"], **options)
+    return (theirs == recipe and record["fingerprint"]["model_options"] == options
             and record["fingerprint"]["architecture"] == architecture(model))
 
 
-def seed_runs(records: list[dict], recipes: dict | None = None) -> dict[str, list[dict]]:
-    """For each model, one record of its course recipe per seed (seed order), in course order.
+def seed_runs(records: list[dict], recipes: dict | None = None, names=MODELS) -> dict[str, list[dict]]:
+    """For each model of ``names`` (the course's, or the remedies too), one record of its
+    course recipe per seed (seed order), in the order of ``names``.
 
     A seed trained in both fp32 and bf16 (the parity study, :func:`precision_parity`) counts
     once, by its fp32 run: fp32 is the course's reference precision.
     """
     runs = {}
-    for name in MODELS:
+    for name in names:
         mine = sorted((r for r in records if is_current(r, name, recipes)),
                       key=lambda r: (r["seed"], r["precision"] != REFERENCE_PRECISION, r["run_id"]))
         one_per_seed = {}

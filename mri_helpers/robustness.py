@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .datasets import Datasets
 from .files import OutputDirs, write_json
-from .reports import REFERENCE_PRECISION, SHIFT_SCORES, load_records, seed_runs
+from .models import MODELS
+from .reports import SHIFT_SCORES, load_records, seed_runs
 from .runs import load_model
 from .shifts import shifted_accuracy
 from .training import ROBUST
@@ -28,14 +29,10 @@ def score_path(results: str | Path, record: dict) -> Path:
 
 
 def studied(records: list[dict], recipes: dict | None = None) -> list[dict]:
-    """The runs the study compares: one run per seed of each course model (``recipes``, as in
-    :func:`~mri_helpers.reports.seed_runs`: the fp32 run where a seed has both precisions)
-    and of each remedy."""
-    course = [r for mine in seed_runs(records, recipes).values() for r in mine]
-    remedy = {}
-    for r in sorted((r for r in records if r["name"] in ROBUST), key=lambda r: (r["seed"], r["precision"] != REFERENCE_PRECISION, r["run_id"])):
-        remedy.setdefault((r["name"], r["seed"]), r)
-    return course + list(remedy.values())
+    """The runs the study compares: one run per seed of each course model (``recipes``) and
+    of each remedy, as :func:`~mri_helpers.reports.seed_runs` picks them (the current
+    recipe; the fp32 run where a seed has both precisions)."""
+    return [r for mine in seed_runs(records, recipes, names=(*MODELS, *ROBUST)).values() for r in mine]
 
 
 def score_runs(out: OutputDirs, data_for_size, recipes: dict | None = None) -> list[Path]:

@@ -165,3 +165,17 @@ def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkp
     assert len(table) == 3
     assert table[2].startswith(f"| cnn0 | 1 | {first.record['test_accuracy']:.3f} |")
     assert robustness_table([]) == "No scores yet: run `make robustness` where the checkpoints are."
+
+
+def test_the_study_takes_one_current_run_per_seed_of_each_model_and_remedy():
+    from mri_helpers.robustness import studied
+
+    records = reports.load_records(REPO / "results")
+    remedy = next(r for r in records if r["name"] == "bestnet_robust")
+    another_seed = {**remedy, "seed": 45, "run_id": "seed45-current"}
+    other_recipe = {**remedy, "seed": 46, "run_id": "seed46-brief",
+                    "fingerprint": {**remedy["fingerprint"], "recipe": {**remedy["fingerprint"]["recipe"], "epochs": 3}}}
+    picked = studied([*records, another_seed, other_recipe])
+    assert [r["run_id"] for r in picked if r["seed"] in (45, 46)] == ["seed45-current"]
+    assert len({(r["name"], r["seed"]) for r in picked}) == len(picked)  # one run per model and seed
+    assert {r["precision"] for r in picked if r["name"] == "bestnet"} == {"fp32"}  # the parity twins are left out
