@@ -21,7 +21,7 @@ from .models import MODELS, build_model
 from .runs import SCHEMA, architecture
 from .shifts import SHIFTS
 from .stats import Paired, accuracy_interval, format_accuracy, mcnemar, paired_over_seeds, spread
-from .training import RECIPES, ROBUST
+from .training import ABLATIONS, RECIPES, ROBUST
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
 REFERENCE_PRECISION = "fp32"  # the course's reported runs; bf16 runs are compared with them
@@ -52,11 +52,12 @@ def load_records(results_dir: str | os.PathLike) -> list[dict]:
 
 def course_spec(name: str, recipes: dict | None = None) -> tuple[str, dict, object]:
     """The model, its options and the recipe the course trains ``name`` with: a course model
-    of ``recipes`` (default :data:`~mri_helpers.training.RECIPES`) or a remedy of
-    :data:`~mri_helpers.training.ROBUST`."""
-    if name in ROBUST:
-        _, model, options, recipe = ROBUST[name]
-        return model, options, recipe
+    of ``recipes`` (default :data:`~mri_helpers.training.RECIPES`), a remedy of
+    :data:`~mri_helpers.training.ROBUST` or an ablation of :data:`~mri_helpers.training.ABLATIONS`."""
+    for variants in (ROBUST, ABLATIONS):
+        if name in variants:
+            _, model, options, recipe = variants[name]
+            return model, options, recipe
     return name, {}, (recipes or RECIPES)[name]
 
 
@@ -109,17 +110,42 @@ def precision_parity(records: list[dict], recipes: dict | None = None) -> dict[s
     out = {}
     for name in MODELS:
         mine = [r for r in records if is_current(r, name, recipes)]
-        by = {p: {r["seed"]: r for r in mine if r["precision"] == p} for p in ("fp32", "bf16")}
-        seeds = sorted(set(by["fp32"]) & set(by["bf16"]))
-        if not seeds:
-            continue
-        row = {"seeds": seeds, "paired": {s: paired(by["bf16"][s], by["fp32"][s]) for s in seeds}}
-        for p in ("fp32", "bf16"):
-            accuracies = [by[p][s]["test_accuracy"] for s in seeds]
-            row[p] = {"test_accuracy": accuracies, "mean_sd": spread(accuracies)}
-        row["over_seeds_p"] = paired_over_seeds(row["bf16"]["test_accuracy"], row["fp32"]["test_accuracy"])
-        out[name] = row
+        row = compare_seeds({p: [r for r in mine if r["precision"] == p] for p in ("bf16", "fp32")})
+        if row:
+            out[name] = row
     return out
+
+
+def compare_seeds(by: dict[str, list[dict]]) -> dict | None:
+    """Two recipes, ``{label: records}`` (A first, then B; one record per seed), on the seeds both were trained on.
+
+    Returns the seeds; per label its test accuracies and their mean and standard deviation;
+    per seed the exact McNemar test of A's run against B's (the same seed gives the same
+    initial weights and data order, so the runs pair image by image); and the paired
+    t-test of the accuracies over the seeds (:func:`stats.paired_over_seeds`). ``None``
+    when no seed has both.
+    """
+    by = {label: {r["seed"]: r for r in records} for label, records in by.items()}
+    (a, runs_a), (b, runs_b) = by.items()
+    seeds = sorted(set(runs_a) & set(runs_b))
+    if not seeds:
+        return None
+    row = {"seeds": seeds, "paired": {s: paired(runs_a[s], runs_b[s]) for s in seeds}}
+    for label, runs in by.items():
+        accuracies = [runs[s]["test_accuracy"] for s in seeds]
+        row[label] = {"test_accuracy": accuracies, "mean_sd": spread(accuracies)}
+    row["over_seeds_p"] = paired_over_seeds(row[a]["test_accuracy"], row[b]["test_accuracy"])
+    return row
+
+
+def describe_comparison(row: dict, a: str, b: str) -> str:
+    """One :func:`compare_seeds` row as a sentence's worth of numbers, A against B."""
+    acc = {label: "{} ({:.3f} ± {:.3f})".format(", ".join(f"{x:.3f}" for x in row[label]["test_accuracy"]),
+                                               *row[label]["mean_sd"]) for label in (a, b)}
+    tests = ", ".join(f"{t.p_value:.2g} ({t.only_a}:{t.only_b})" for t in row["paired"].values())
+    over = "-" if math.isnan(row["over_seeds_p"]) else f"{row['over_seeds_p']:.2g}"
+    return (f"seeds {', '.join(map(str, row['seeds']))}: {a} {acc[a]} against {b} {acc[b]}; "
+            f"McNemar p per seed (only {a} right : only {b} right) {tests}; paired t over seeds p = {over}")
 
 
 def parity_table(parity: dict[str, dict]) -> str:

@@ -167,6 +167,27 @@ def test_precision_parity_pairs_the_seeds_trained_in_both():
     assert reports.parity_table({}) == "No model has been trained in both precisions on the same seed yet."
 
 
+def test_an_ablation_is_compared_with_bestnet_seed_by_seed_and_over_seeds():
+    from mri_helpers.training import ABLATIONS
+
+    _, model, options, recipe = ABLATIONS["bestnet_no_batch_norm"]
+    ablated = [_record("bestnet_no_batch_norm", recipe, seed=s, model=model, options=options, test_accuracy=acc)
+               for s, acc in ((42, 0.75), (43, 0.625), (44, 0.5))]
+    stale = _record("bestnet_no_batch_norm", replace(recipe, epochs=3), seed=45, model=model, options=options)
+    found = reports.seed_runs([*ablated, stale], names=ABLATIONS)
+    assert list(found) == ["bestnet_no_batch_norm"] and [r["seed"] for r in found["bestnet_no_batch_norm"]] == [42, 43, 44]
+    best = [_record("bestnet", seed=s, test_accuracy=acc) for s, acc in ((42, 0.75), (43, 0.875))]
+    best[1]["test_predictions"] = [0, 1, 2, 3, 0, 1, 2, 3]  # seed 43: right on the two images the others miss
+    row = reports.compare_seeds({"bestnet": best, "ablated": found["bestnet_no_batch_norm"]})
+    assert row["seeds"] == [42, 43]  # only the seeds both have
+    assert row["ablated"]["test_accuracy"] == [0.75, 0.625]
+    assert (row["paired"][43].only_a, row["paired"][43].only_b) == (2, 0)
+    assert row["over_seeds_p"] == pytest.approx(0.5)  # differences 0 and 0.25: t = 1 with 1 degree of freedom
+    assert reports.describe_comparison(row, "bestnet", "ablated") == (
+        "seeds 42, 43: bestnet 0.750, 0.875 (0.812 ± 0.088) against ablated 0.750, 0.625 (0.688 ± 0.088); "
+        "McNemar p per seed (only bestnet right : only ablated right) 1 (0:0), 0.5 (2:0); paired t over seeds p = 0.5")
+
+
 # ---------------------------------------------------------------- tables
 
 
