@@ -476,6 +476,27 @@ def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[
     return verdicts
 
 
+def shift_comparison(scores: list[dict], a: str, b: str) -> str:
+    """Markdown: two models' scores with no shift and under each shift, compared seed by seed.
+
+    Per column, the mean over the seeds both were scored on, the mean difference in points
+    (A minus B) and the paired t-test over those seeds (:func:`stats.paired_over_seeds`).
+    The score files keep accuracies, not per-scan predictions, so the seeds are the pairs.
+    """
+    by = {name: {s["seed"]: s["accuracy"] for s in scores if s["name"] == name} for name in (a, b)}
+    seeds = sorted(set(by[a]) & set(by[b]))
+    if not seeds:
+        return f"No seed has scores for both {a} and {b} yet."
+    lines = [f"| shift | {a} | {b} | difference (points) | paired t p ({len(seeds)} seeds) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for column in ("none", *SHIFTS):
+        x, y = ([by[name][s][column] for s in seeds] for name in (a, b))
+        p = paired_over_seeds(x, y)
+        lines.append(f"| {column} | {np.mean(x):.3f} | {np.mean(y):.3f} | {100 * (np.mean(x) - np.mean(y)):+.1f} "
+                     f"| {'-' if math.isnan(p) else f'{p:.2g}'} |")
+    return "\n".join(lines)
+
+
 def robustness_report(results_dir: str | os.PathLike) -> str:
     """The robustness table and, under it, each model's verdict on the target."""
     scores = load_scores(results_dir)

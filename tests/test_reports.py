@@ -12,6 +12,7 @@ from mri_helpers import reports, runs
 from mri_helpers.course import recipes as course_recipes
 from mri_helpers.files import write_json
 from mri_helpers.models import build_model
+from mri_helpers.shifts import SHIFTS
 from mri_helpers.training import RECIPES
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
@@ -368,6 +369,18 @@ def test_robustness_verdicts_need_three_seeds_a_floor_and_a_largest_loss():
     lossy = [_score("bestnet", s, 0.97, {"half resolution": 0.03}) for s in (42, 43, 44)]
     assert reports.robustness_verdicts(lossy)["bestnet"].endswith(
         "3.0 points, half resolution (target ≤ 2): misses the target on accuracy and loss")
+
+
+def test_shift_comparison_pairs_two_models_seed_by_seed():
+    scores = [_score("bestnet", 42, 0.98, {"half resolution": 0.10}), _score("bestnet", 43, 0.96, {"half resolution": 0.08}),
+              _score("bestnet", 44, 0.97),  # the remedy has no seed 44: left out of both means
+              _score("bestnet_robust", 42, 0.98, {"half resolution": 0.02}), _score("bestnet_robust", 43, 0.97)]
+    lines = reports.shift_comparison(scores, "bestnet_robust", "bestnet").splitlines()
+    assert lines[0] == "| shift | bestnet_robust | bestnet | difference (points) | paired t p (2 seeds) |"
+    assert lines[2] == "| none | 0.975 | 0.970 | +0.5 | 0.5 |"  # differences 0 and 1 point: t = 1, 1 degree of freedom
+    # half resolution: 0.96 and 0.97 against 0.88 and 0.88: +8.0 and +9.0 points, t = 17 with 1 degree of freedom
+    assert lines[2 + 1 + list(SHIFTS).index("half resolution")] == "| half resolution | 0.965 | 0.880 | +8.5 | 0.037 |"
+    assert reports.shift_comparison(scores, "cnn3", "bestnet") == "No seed has scores for both cnn3 and bestnet yet."
 
 
 def test_readme_robustness_section_is_generated_from_the_score_files(tmp_path):
