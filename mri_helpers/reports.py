@@ -492,7 +492,8 @@ def shift_comparison(scores: list[dict], a: str, b: str) -> str:
     for column in ("none", *SHIFTS):
         x, y = ([by[name][s][column] for s in seeds] for name in (a, b))
         p = paired_over_seeds(x, y)
-        lines.append(f"| {column} | {np.mean(x):.3f} | {np.mean(y):.3f} | {100 * (np.mean(x) - np.mean(y)):+.1f} "
+        points = round(100 * (np.mean(x) - np.mean(y)), 1) + 0.0  # + 0.0: no "-0.0"
+        lines.append(f"| {column} | {np.mean(x):.3f} | {np.mean(y):.3f} | {points:+.1f} "
                      f"| {'-' if math.isnan(p) else f'{p:.2g}'} |")
     return "\n".join(lines)
 
