@@ -28,7 +28,8 @@ class Augment:
     its randomness comes from that device's global generator, which the trainer seeds.
 
     With ``intensity=True`` each image also gets a random gamma curve (0.7 to 1.5, drawn
-    uniformly on a log scale, so brighter and darker are equally likely) and a random
+    uniformly on a log scale, so a gamma and its inverse, where both are in range, are
+    equally likely; 47 % of draws brighten) and a random
     contrast (0.75 to 1.25 around its own mean): intensity augmentation, which teaches a
     model that an export's grey levels carry no label.
 
