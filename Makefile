@@ -65,7 +65,7 @@ bench: setup  ## measure the data pipeline and training throughput (writes bench
 	$(PY) benchmarks/train_throughput.py
 	$(PY) -m mri_helpers readme
 
-ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (SEEDS="42 43 44"; ~26 min per run on 2 CPU cores)
+ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (SEEDS="42 43 44"; 9-26 min per run on 2 CPU cores)
 	$(PY) benchmarks/ablation.py --seed $(SEEDS)
 
 student: setup  ## write the student edition (solutions replaced by stubs, no outputs) to scratch/student/

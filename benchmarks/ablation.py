@@ -6,7 +6,7 @@ Trains BestNet again with one lever removed at a time (``training.ABLATIONS``: s
 data, epochs and everything else) and files each as a run under
 ``results/ablations/<name>/<run-id>.json``. Notebook 09 prints them beside BestNet's own
 row, with a paired test against BestNet. Each run takes about as long as BestNet itself
-(some 26 minutes on this project's 2-core CPU); a cause needs several seeds, so ``--seed``
+(9 to 18 minutes on this project's 2-core Xeon; 26 on the EPYC); a cause needs several seeds, so ``--seed``
 takes several. Interrupted runs resume from
 ``checkpoints/ablations/``. Runs on the synthetic phantoms go to ``scratch/``.
 """

@@ -20,7 +20,7 @@ from .files import atomic_path
 from .models import MODELS, build_model
 from .runs import SCHEMA, architecture
 from .shifts import SHIFTS
-from .stats import Paired, accuracy_interval, format_accuracy, mcnemar, paired_over_seeds, spread
+from .stats import Paired, accuracy_interval, difference_interval, format_accuracy, mcnemar, paired_over_seeds, spread
 from .training import ABLATIONS, RECIPES, ROBUST
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
@@ -144,8 +144,11 @@ def describe_comparison(row: dict, a: str, b: str) -> str:
                                                *row[label]["mean_sd"]) for label in (a, b)}
     tests = ", ".join(f"{t.p_value:.2g} ({t.only_a}:{t.only_b})" for t in row["paired"].values())
     over = "-" if math.isnan(row["over_seeds_p"]) else f"{row['over_seeds_p']:.2g}"
+    gap, low, high = difference_interval(row[a]["test_accuracy"], row[b]["test_accuracy"])
+    interval = "" if math.isnan(low) else f", 95% CI {100 * low:.1f} to {100 * high:.1f}"
     return (f"seeds {', '.join(map(str, row['seeds']))}: {a} {acc[a]} against {b} {acc[b]}; "
-            f"McNemar p per seed (only {a} right : only {b} right) {tests}; paired t over seeds p = {over}")
+            f"McNemar p per seed (only {a} right : only {b} right) {tests}; paired t over seeds p = {over} "
+            f"(mean gap {100 * gap:.1f} points{interval})")
 
 
 def parity_table(parity: dict[str, dict]) -> str:

@@ -79,6 +79,16 @@ def spread(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
+def difference_interval(a, b, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``a[i] - b[i]`` over seeds and its t interval: how big the gap may be, not only
+    whether it is zero. ``nan`` bounds with fewer than 2 seeds."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.size < 2:
+        return float(d.mean()), float("nan"), float("nan")
+    low, high = ttest_rel(a, b).confidence_interval(confidence) if d.std() > 0 else (d.mean(), d.mean())
+    return float(d.mean()), float(low), float(high)
+
+
 def paired_over_seeds(a, b) -> float:
     """Two-sided p-value of the paired t-test of two scores over the same seeds (a[i] and b[i] share seed i).
 
