@@ -21,7 +21,7 @@ from .models import MODELS, build_model
 from .runs import SCHEMA, architecture
 from .shifts import SHIFTS
 from .stats import Paired, accuracy_interval, difference_interval, format_accuracy, mcnemar, paired_over_seeds, spread
-from .training import ABLATIONS, RECIPES, ROBUST
+from .training import ABLATIONS, RECIPES, ROBUST, Recipe
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
 REFERENCE_PRECISION = "fp32"  # the course's reported runs; bf16 runs are compared with them
@@ -50,7 +50,7 @@ def load_records(results_dir: str | os.PathLike) -> list[dict]:
     return records
 
 
-def course_spec(name: str, recipes: dict | None = None) -> tuple[str, dict, object]:
+def course_spec(name: str, recipes: dict | None = None) -> tuple[str, dict, Recipe]:
     """The model, its options and the recipe the course trains ``name`` with: a course model
     of ``recipes`` (default :data:`~mri_helpers.training.RECIPES`), a remedy of
     :data:`~mri_helpers.training.ROBUST` or an ablation of :data:`~mri_helpers.training.ABLATIONS`."""
@@ -79,8 +79,9 @@ def is_current(record: dict, name: str, recipes: dict | None = None) -> bool:
 
 
 def seed_runs(records: list[dict], recipes: dict | None = None, names=MODELS) -> dict[str, list[dict]]:
-    """For each model of ``names`` (the course's, or the remedies too), one record of its
-    course recipe per seed (seed order), in the order of ``names``.
+    """For each name of ``names`` (the course models by default; remedies and ablations
+    too, see :func:`course_spec`), one record of its course recipe per seed (seed order),
+    in the order of ``names``.
 
     A seed trained in both fp32 and bf16 (the parity study, :func:`precision_parity`) counts
     once, by its fp32 run: fp32 is the course's reference precision.
@@ -120,8 +121,9 @@ def compare_seeds(by: dict[str, list[dict]]) -> dict | None:
     """Two recipes, ``{label: records}`` (A first, then B; one record per seed), on the seeds both were trained on.
 
     Returns the seeds; per label its test accuracies and their mean and standard deviation;
-    per seed the exact McNemar test of A's run against B's (the same seed gives the same
-    initial weights and data order, so the runs pair image by image); and the paired
+    per seed the exact McNemar test of A's run against B's on their shared test images (for
+    one architecture the same seed also gives the same initial weights, and for one
+    augmentation the same data order; an ablation that changes either pairs more loosely); and the paired
     t-test of the accuracies over the seeds (:func:`stats.paired_over_seeds`). ``None``
     when no seed has both.
     """
