@@ -21,7 +21,7 @@ UV_VERSION := 0.13.9
 UV  := env -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_BUILD_CONSTRAINT $(VENV)/bin/uv --no-config
 
 
-.PHONY: help setup lab data run-all test bench ablation robustness reproduce student slides train predict clean
+.PHONY: help setup lab data run-all test test-slow bench ablation robustness reproduce student slides train predict clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -57,16 +57,21 @@ run-all: setup  ## run every notebook in order (QUICK=1 for a fast pass)
 test: setup  ## lint, unit tests, then every notebook under nbval in quick mode
 	$(VENV)/bin/ruff check mri_helpers benchmarks tests
 	$(VENV)/bin/nbqa ruff $(NOTEBOOKS)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "not slow" tests
 	MRI_QUICK=1 MRI_EXERCISES_STRICT=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS)
+
+test-slow: setup  ## the tests marked slow (they run whole course notebooks in kernels)
+	$(PY) -m pytest -q -m slow tests
 
 bench: setup  ## measure the data pipeline and training throughput (writes benchmarks/results/*.json)
 	$(PY) benchmarks/data_pipeline.py
 	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/augmentation.py
 	$(PY) -m mri_helpers readme
 
-ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (SEEDS="42 43 44"; 9-26 min per run on 2 CPU cores)
-	$(PY) benchmarks/ablation.py --seed $(SEEDS)
+ABLATIONS := bestnet_no_batch_norm bestnet_constant_lr
+ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (SEEDS="42 43 44"; a BestNet training each)
+	for name in $(ABLATIONS); do $(PY) -m mri_helpers train --model $$name --seed $(SEEDS) || exit 1; done
 
 student: setup  ## write the student edition (solutions replaced by stubs, no outputs) to scratch/student/
 	$(PY) -m mri_helpers student $(NOTEBOOKS) --dest scratch/student
@@ -81,17 +86,17 @@ robustness: setup  ## train both robust BestNets (3 seeds each), then score ever
 ALL_SEEDS := 42 43 44
 reproduce: setup  ## retrain every reported run on 3 seeds, ablations, robustness, benchmarks, then run-all (hours on a CPU)
 	for model in cnn0 cnn1 cnn2 cnn3 bestnet; do $(PY) -m mri_helpers train --model $$model --seed $(ALL_SEEDS) || exit 1; done
-	$(PY) benchmarks/ablation.py --seed $(ALL_SEEDS)
+	$(MAKE) ablation SEEDS="$(ALL_SEEDS)"
 	$(PY) -m mri_helpers robustness --seed $(ALL_SEEDS)
 	$(MAKE) bench run-all
 
 MODEL ?= cnn2
 EPOCHS ?=
-train: setup  ## train one model from the command line: make train MODEL=cnn2 [SEEDS="42 43 44"] [EPOCHS=10]
+train: setup  ## train a model or variant (recipes.VARIANTS): make train MODEL=cnn2 [SEEDS="42 43 44"] [EPOCHS=10]
 	$(PY) -m mri_helpers train --model $(MODEL) --seed $(SEEDS) $(if $(EPOCHS),--epochs $(EPOCHS))
 
-predict: setup  ## print class probabilities: make predict IMAGES="a.jpg b.jpg" CHECKPOINT=checkpoints/cnn2/<run>.pt
-	$(PY) -m mri_helpers predict $(IMAGES) --checkpoint $(or $(CHECKPOINT),$(firstword $(wildcard checkpoints/$(MODEL)/*.pt)))
+predict: setup  ## print class probabilities: make predict IMAGES="a.jpg b.jpg" [MODEL=bestnet_robust_detail | CHECKPOINT=f.pt]
+	$(PY) -m mri_helpers predict $(IMAGES) $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT),--model $(MODEL))
 
 clean:  ## remove the venv, caches, checkpoints and scratch outputs (keeps data/ downloads)
 	rm -rf $(VENV) data/cache data/synthetic scratch checkpoints .pytest_cache

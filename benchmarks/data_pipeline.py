@@ -19,8 +19,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from seed_style import loader, seed_style_dataset  # noqa: E402
 
+from mri_helpers.course.files import write_json  # noqa: E402
 from mri_helpers.datasets import load_datasets  # noqa: E402
-from mri_helpers.files import write_json  # noqa: E402
 
 
 def images_per_second(batches) -> float:

@@ -7,7 +7,7 @@ one run so the ratios compare like with like:
 
 * ``macs``: multiply-accumulates per image (convolutions and linear layers);
 * per precision, ``fp32``, ``bf16`` where the device has bfloat16 instructions at all (so
-  the JSON shows whether they pay), and ``auto`` (a copy of what :mod:`mri_helpers.precision`
+  the JSON shows whether they pay), and ``auto`` (a copy of what :mod:`mri_helpers.course.precision`
   picks here, ``fp16`` measured if that is the pick): ``train_img_per_s`` (the trainer's own step: raw uint8 batch to the device, augmented
   there, forward, backward, step; loading included), ``inference_img_per_s``, and the
   projected ``epoch_seconds`` (a training pass over every training image plus a
@@ -34,11 +34,12 @@ from torch.utils.data import DataLoader
 sys.path.insert(0, str(Path(__file__).parent))
 from seed_style import loader, seed_style_dataset  # noqa: E402
 
-from mri_helpers import precision as amp  # noqa: E402
+from mri_helpers.course import precision as amp  # noqa: E402
+from mri_helpers.course.files import write_json  # noqa: E402
 from mri_helpers.datasets import load_datasets  # noqa: E402
-from mri_helpers.files import write_json  # noqa: E402
 from mri_helpers.models import MODELS, build_model, macs  # noqa: E402
-from mri_helpers.training import RECIPES, Trainer, pick_device  # noqa: E402
+from mri_helpers.recipes import RECIPES  # noqa: E402
+from mri_helpers.training import Trainer, autocast, pick_device  # noqa: E402
 
 SEED_STYLE = ("cnn0", "cnn1", "cnn2", "cnn3")
 
@@ -48,7 +49,7 @@ def seconds_per_image(trainer: Trainer, batches) -> float:
     trainer.model.train()
     count, start, last = 0, None, None
     for x, y in batches:
-        last = trainer.train_step(*trainer._batch(x, y))
+        last = trainer.train_step(*trainer.to_device(x, y))
         if start is None:
             float(last)  # GPU work is asynchronous: reading a value waits for it, so the timer is honest
             start = time.perf_counter()
@@ -61,8 +62,8 @@ def seconds_per_image(trainer: Trainer, batches) -> float:
 @torch.no_grad()
 def inference_per_second(trainer: Trainer, images: torch.Tensor, repeats: int = 3) -> float:
     trainer.model.eval()
-    x = trainer._batch(images, torch.zeros(len(images), dtype=torch.long))[0]
-    with amp.autocast(trainer.precision, trainer.device):
+    x = trainer.to_device(images, torch.zeros(len(images), dtype=torch.long))[0]
+    with autocast(trainer.precision, trainer.device):
         float(trainer.model(x[:8]).sum())
         start = time.perf_counter()
         for _ in range(repeats):

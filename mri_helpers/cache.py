@@ -22,8 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .files import REPO_ROOT
-from .sources import DataError
+from .sources import REPO_ROOT, DataError
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ def fingerprint(root: Path, samples: list[tuple[str, int]], image_size: int, mti
 
     With ``mtimes`` the hash notices an edited file, which is what the cache needs. Without
     them it names the *content* wherever it lies, so the same dataset copied to another
-    machine keeps its key: that is the data part of a run's identity (:mod:`runs`).
+    machine keeps its key: that is the data part of a run's identity (:mod:`mri_helpers.course.runs`).
     """
     h = hashlib.sha256(f"v{CACHE_VERSION}:{image_size}".encode())
     for path, label in samples:

@@ -64,13 +64,11 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def logits_and_labels(model: nn.Module, loader, precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+def logits_and_labels(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's logits (float32, on the CPU) and the true labels for every batch of ``loader``.
 
     Runs in evaluation mode on the model's device, in the model's memory layout.
     """
-    from .precision import autocast
-
     model.eval()
     device = model_device(model)
     weight = next((p for p in model.parameters() if p.dim() == 4), None)
@@ -80,8 +78,7 @@ def logits_and_labels(model: nn.Module, loader, precision: str = "fp32") -> tupl
     labels, logits = [], []
     for x, y in loader:
         x = x.to(device, non_blocking=True).contiguous(memory_format=layout)
-        with autocast(precision, device):
-            logits.append(model(x).float().cpu())
+        logits.append(model(x).float().cpu())
         labels.append(torch.as_tensor(y))
     return torch.cat(logits), torch.cat(labels)
 

@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from .files import atomic_path
 from .transforms import unnormalize
 
 # Notebook figures are stored inside the .ipynb files: a modest screen resolution keeps them
@@ -28,9 +27,12 @@ plt.rcParams["figure.dpi"] = 72
 
 
 def save_figure(fig: Figure, directory: str | os.PathLike, name: str, dpi: int = 100) -> None:
-    """Save ``fig`` as ``directory/name`` (PNG) through a temporary file."""
-    with atomic_path(Path(directory) / name) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    """Save ``fig`` as ``directory/name`` (PNG): to a temporary file first, then renamed onto the name."""
+    path = Path(directory) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    os.replace(tmp, path)
 
 
 def _show(ax, image) -> None:

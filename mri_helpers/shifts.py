@@ -1,11 +1,11 @@
-"""Controlled shifts in how a scan looks, and a model's accuracy under each.
+"""Controlled changes in how a scan looks, and a model's accuracy under each.
 
-MRI intensities have no fixed scale: the same slice exported by another scanner, viewer
-or pipeline can come out darker, flatter, blurrier or re-compressed. A model that learned
-the anatomy should shrug that off; one that learned this export's grey levels will not.
-Each shift here is one of torchvision's own functional transforms (or a few lines of
-arithmetic or Pillow), applied to the decoded uint8 pixels before normalisation, exactly where a
-different export would differ.
+MRI intensities have no fixed scale: the same slice exported by another scanner, viewer or
+pipeline can come out darker, flatter, blurrier or re-compressed. A model that learned the
+anatomy should shrug that off; one that learned this export's grey levels will not. Each
+shift applies one of :mod:`transforms`' operations, the ones augmentation draws at random,
+with a fixed parameter to the decoded uint8 pixels, before normalisation, exactly where a
+different export would differ; :func:`jpeg` re-encodes with Pillow.
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision.transforms.v2 import functional as F
 
+from . import transforms as T
 from .metrics import model_device
+
+
+def on_pixels(operation: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``operation`` on float pixels in [0, 1], as a shift of uint8 pixels, converted both ways as torchvision does."""
+    def shift(batch: torch.Tensor) -> torch.Tensor:
+        pixels = F.to_dtype(batch, torch.float32, scale=True)
+        return F.to_dtype(operation(pixels).clamp_(0, 1), torch.uint8, scale=True)
+
+    return shift
 
 
 def darker(batch: torch.Tensor, levels: int = 20) -> torch.Tensor:
@@ -30,10 +40,7 @@ def darker(batch: torch.Tensor, levels: int = 20) -> torch.Tensor:
 
 
 def jpeg(batch: torch.Tensor, quality: int = 30) -> torch.Tensor:
-    """Re-encode every image as a JPEG at ``quality`` with Pillow, as an export or a viewer might.
-
-    (torchvision's ``functional.jpeg`` does the same, but its codec is deprecated.)
-    """
+    """Re-encode every image as a JPEG at ``quality`` with Pillow, as an export or a viewer might."""
     out = []
     for image in batch:
         array = image.permute(1, 2, 0).numpy()
@@ -44,20 +51,14 @@ def jpeg(batch: torch.Tensor, quality: int = 30) -> torch.Tensor:
     return torch.stack(out)
 
 
-def coarser(batch: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
-    """Downscale the side by ``factor`` (antialiased) and back up: the detail of a coarser scan."""
-    size = list(batch.shape[-2:])
-    return F.resize(F.resize(batch, [round(s * factor) for s in size], antialias=True), size, antialias=True)
-
-
 # name -> function of a uint8 batch (N x C x H x W), returning one of the same shape and dtype
 SHIFTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gamma 0.7": partial(F.adjust_gamma, gamma=0.7),  # brighter mid-tones
-    "gamma 1.5": partial(F.adjust_gamma, gamma=1.5),  # darker mid-tones
-    "contrast x0.75": partial(F.adjust_contrast, contrast_factor=0.75),  # pulled towards the mean grey
+    "gamma 0.7": on_pixels(partial(T.gamma, g=0.7)),  # brighter mid-tones
+    "gamma 1.5": on_pixels(partial(T.gamma, g=1.5)),  # darker mid-tones
+    "contrast x0.75": on_pixels(partial(T.contrast, factor=0.75)),  # pulled towards the mean grey
     "brightness -20": darker,
-    "half resolution": coarser,
-    "blur (sigma 1)": partial(F.gaussian_blur, kernel_size=[5, 5], sigma=[1.0, 1.0]),
+    "half resolution": on_pixels(partial(T.downsample, factor=0.5)),
+    "blur (sigma 1)": on_pixels(partial(T.blur, sigma=1.0, radius=2)),
     "JPEG quality 30": jpeg,
 }
 

@@ -26,10 +26,10 @@ from torchvision.datasets.folder import (
 )
 
 from . import synthetic
-from .files import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the clone, when the package is installed editable
 DATA_ROOT = REPO_ROOT / "data"
 SPLITS = ("Training", "Testing")
 KAGGLE_INPUT = Path("/kaggle/input")  # where Kaggle notebooks see attached datasets

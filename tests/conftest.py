@@ -35,36 +35,3 @@ def small_root(tmp_path_factory):
 def root_copy(small_root, tmp_path):
     """A private copy of the small dataset that a test may damage."""
     return shutil.copytree(small_root, tmp_path / "copy")
-
-
-V1_FIELDS = ("model", "data_source", "seed", "epochs", "stopped_early", "train_seconds", "parameters",
-             "layer_parameters", "history", "test_accuracy", "test_macro_f1", "test_report", "confusion_matrix",
-             "test_labels", "test_predictions", "classes", "device", "torch", "cpu_threads", "platform",
-             "image_size", "train_images", "test_images", "test_indices")
-
-
-def as_schema1(record: dict, checkpoint=None, old_checkpoint=None) -> dict:
-    """A schema-2 run record (and its checkpoint) reshaped the way the course wrote them before runs had ids.
-
-    Schema 1 had ``lr`` and ``batch_size`` at the top, no fingerprint or recipe (CNN0-CNN3),
-    and the de-duplicated score written into the record. Its checkpoint's meta held
-    ``lr`` and no recipe or run id.
-    """
-    old = {k: record[k] for k in V1_FIELDS}
-    old.update(lr=record["recipe"]["lr"], batch_size=record["recipe"]["batch_size"], dedup_test_accuracy=0.5,
-               dedup_test_images=2)
-    if checkpoint is not None:
-        import torch
-
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        meta = state["meta"]
-        state["meta"] = {k: meta[k] for k in ("model", "classes", "image_size", "source", "mean", "std")}
-        state["meta"]["lr"] = record["recipe"]["lr"]
-        state.pop("scaler_state")
-        torch.save(state, old_checkpoint)
-    return old
-
-
-@pytest.fixture
-def schema1():
-    return as_schema1

@@ -1,4 +1,4 @@
-"""``python -m mri_helpers``: train writes its run; predict prints parseable probabilities; migrate refiles old runs."""
+"""``python -m mri_helpers``: train writes its run; predict prints parseable probabilities; any variant trains by name."""
 
 import json
 import subprocess
@@ -8,9 +8,9 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from mri_helpers.__main__ import main
 from mri_helpers.cache import read_image
-from mri_helpers.runs import load_model
+from mri_helpers.course.cli import main
+from mri_helpers.course.runs import load_model
 from mri_helpers.transforms import eval_transform
 
 
@@ -102,27 +102,6 @@ def test_fp16_on_the_cpu_is_a_one_line_error(small_root, tmp_path, capsys):
                  "--data-dir", str(small_root), "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: fp16 needs a GPU")
     assert not (tmp_path / "checkpoints").exists()
-
-
-def test_migrate_refiles_old_records_and_checkpoints(trained, small_root, tmp_path, schema1, capsys):
-    record_path = _only(trained / "results" / "cnn0", "*.json")
-    record = json.loads(record_path.read_text())
-    results, checkpoints = tmp_path / "old" / "results", tmp_path / "old" / "checkpoints"
-    results.mkdir(parents=True)
-    checkpoints.mkdir(parents=True)
-    old = schema1(record, trained / "checkpoints" / "cnn0" / f"{record_path.stem}.pt", checkpoints / "cnn0.pt")
-    (results / "cnn0.json").write_text(json.dumps(old))
-    (results / "leakage.json").write_text(json.dumps({"test_with_twin": [1]}))  # not a model's record: left alone
-    assert main(["migrate", "--results", str(results), "--checkpoints", str(checkpoints),
-                 "--data-dir", str(small_root)]) == 0
-    assert "migrated 1 records" in capsys.readouterr().out
-    assert sorted(p.relative_to(tmp_path / "old").as_posix() for p in (tmp_path / "old").rglob("*") if p.is_file()) == [
-        f"checkpoints/cnn0/{record['run_id']}.pt", f"results/cnn0/{record['run_id']}.json", "results/leakage.json"]
-    migrated = json.loads((results / "cnn0" / f"{record['run_id']}.json").read_text())
-    assert migrated["fingerprint"] == record["fingerprint"] and migrated["migrated_from_schema"] == 1
-    assert migrated["test_predictions"] == record["test_predictions"]
-    model, meta = load_model(checkpoints / "cnn0" / f"{record['run_id']}.pt")
-    assert meta["run_id"] == record["run_id"] and "lr" not in meta and meta["recipe"] == record["recipe"]
 
 
 def test_train_several_seeds_makes_one_run_each_on_the_same_test_half(tmp_path, small_root):

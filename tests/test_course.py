@@ -1,36 +1,63 @@
-"""``setup``: every notebook's first call picks the data, the recipe and the output folders."""
+"""``setup`` and its ``Course``: the data, the recipe and the output folders, and calls that use its own seed."""
 
 from dataclasses import replace
 
-from mri_helpers import course
-from mri_helpers.files import REPO_ROOT, output_dirs
-from mri_helpers.training import RECIPES
+from mri_helpers.course.files import output_dirs
+from mri_helpers.course.lesson import course_variants, quick_variant, setup
+from mri_helpers.recipes import RECIPES, VARIANTS, variants
+from mri_helpers.sources import REPO_ROOT
 
 
-def test_quick_recipes_shrink_size_batch_and_epochs():
-    assert course.quick_recipe("cnn0", RECIPES["cnn0"]) == replace(RECIPES["cnn0"], image_size=64, batch_size=16,
-                                                                   epochs=12)
-    assert course.quick_recipe("cnn3", RECIPES["cnn3"]).epochs == 6
-    quick = course.recipes(quick=True)
-    assert quick["bestnet"] == replace(RECIPES["bestnet"], image_size=64, batch_size=16, epochs=6)
-    assert course.recipes(quick=False) == RECIPES
+def test_quick_variants_shrink_size_batch_and_epochs():
+    assert quick_variant(VARIANTS["cnn0"]).recipe == replace(RECIPES["cnn0"], image_size=64, batch_size=16, epochs=12)
+    quick = course_variants(quick=True)
+    assert quick["cnn3"].recipe.epochs == 6
+    assert quick["bestnet_robust"].recipe == replace(VARIANTS["bestnet_robust"].recipe, image_size=64, batch_size=16,
+                                                     epochs=6)
+    assert course_variants(quick=False) == VARIANTS
+
+
+def test_each_variant_changes_only_what_it_says():
+    best = RECIPES["bestnet"]
+    assert {name: (v.model, v.options, v.recipe) for name, v in variants("ablation").items()} == {
+        "bestnet_no_batch_norm": ("bestnet", {"batch_norm": False}, best),
+        "bestnet_constant_lr": ("bestnet", {}, replace(best, one_cycle=False)),
+    }
+    remedy, detail = variants("remedy").values()
+    assert remedy.options == detail.options == {"standardize": True}
+    assert remedy.recipe == replace(best, intensity_augment=True)
+    assert detail.recipe == replace(remedy.recipe, detail_augment=True)
+    assert list(variants("course")) == ["cnn0", "cnn1", "cnn2", "cnn3", "bestnet"]
 
 
 def test_setup_in_quick_mode_on_the_phantoms(small_root, monkeypatch, capsys):
     monkeypatch.setenv("MRI_QUICK", "1")
-    c = course.setup("cnn1", small_root, seed=5)
-    assert c.quick and c.seed == 5 and c.recipe == course.quick_recipe("cnn1", RECIPES["cnn1"])
+    c = setup("cnn1", small_root, seed=5)
+    assert c.quick and c.seed == 5 and c.recipe == quick_variant(VARIANTS["cnn1"]).recipe
     assert c.data.image_size == 64 and c.data.source == "synthetic" and len(c.data.train) == 48
     assert c.out == output_dirs("synthetic", True) and c.figures == REPO_ROOT / "scratch" / "synthetic-quick" / "imgs"
     assert c.out.notebooks == REPO_ROOT / "scratch" / "synthetic-quick" / "notebooks"
     said = capsys.readouterr().out
     assert "SYNTHETIC DATA" in said and "Quick pass" in said
-    seeded = course.setup("cnn1", small_root, seed=6)
+    seeded = setup("cnn1", small_root, seed=6)
     assert seeded.data.test.rows.tolist() == c.data.test.rows.tolist()  # every seed is scored on the same test half
 
 
 def test_setup_with_an_image_size_and_a_figures_folder(small_root, tmp_path, capsys):
-    c = course.setup("cnn3", small_root, quick=False, image_size=32, figures_dir=tmp_path / "figs")
+    c = setup("cnn3", small_root, quick=False, image_size=32, figures_dir=tmp_path / "figs")
     assert not c.quick and c.recipe == replace(RECIPES["cnn3"], image_size=32) and c.data.image_size == 32
     assert c.figures == tmp_path / "figs" and c.out == output_dirs("synthetic", False)
     assert "Quick pass" not in capsys.readouterr().out
+
+
+def test_course_trains_its_variant_with_its_own_seed_and_tables_it(small_root, monkeypatch, tmp_path, capsys):
+    c = setup("cnn0", small_root, seed=7, quick=False, image_size=32)
+    c.out = type(c.out)(tmp_path / "imgs", tmp_path / "results", tmp_path / "checkpoints", tmp_path / "notebooks")
+    result = c.train(recipe=replace(c.recipe, epochs=1, batch_size=16))
+    assert result.record["seed"] == 7 and result.record["name"] == "cnn0" and result.run.checkpoint.exists()
+    again = c.train(recipe=replace(c.recipe, epochs=1, batch_size=16))  # the finished run is reloaded
+    assert again.run.id == result.run.id and again.record == result.record
+    assert c.records() == [result.record]
+    assert c.runs() == {}  # a one-epoch recipe is not the course's: no table row
+    table = c.table(names=["cnn0"])
+    assert table.splitlines()[0].startswith("| model |") and len(table.splitlines()) == 2

@@ -1,4 +1,4 @@
-"""The student edition and the slides are made from the committed notebooks (mri_helpers.editions)."""
+"""The student edition and the slides are made from the committed notebooks (mri_helpers.course.editions)."""
 
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mri_helpers import editions
+from mri_helpers.course import editions
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 

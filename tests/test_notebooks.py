@@ -37,7 +37,7 @@ def test_notebook_is_well_formed(path):
 
 
 def test_run_all_merges_notebook_times(tmp_path, monkeypatch, capsys):
-    from mri_helpers import files, notebooks
+    from mri_helpers.course import files, notebooks
 
     monkeypatch.setattr(files, "output_dirs",
                         lambda source, quick: files.OutputDirs(tmp_path, tmp_path, tmp_path, tmp_path / "nb"))
@@ -62,7 +62,7 @@ def _notebook(path: Path, source: str) -> Path:
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     """A stand-in repository root, so output_dirs' real rules pick folders under tmp_path."""
-    from mri_helpers import files
+    from mri_helpers.course import files
 
     monkeypatch.setattr(files, "REPO_ROOT", tmp_path)
     return tmp_path
@@ -76,7 +76,7 @@ def repo(tmp_path, monkeypatch):
 ])
 def test_run_all_writes_executed_notebooks_where_output_dirs_says(repo, small_root, monkeypatch, source, quick,
                                                                    where, capsys):
-    from mri_helpers import notebooks
+    from mri_helpers.course import notebooks
 
     if source == "synthetic":
         monkeypatch.setenv("MRI_DATA_DIR", str(small_root))
@@ -101,7 +101,7 @@ def test_quick_run_leaves_the_source_notebook_untouched(repo, small_root, monkey
     import nbformat
     import papermill
 
-    from mri_helpers import notebooks
+    from mri_helpers.course import notebooks
 
     monkeypatch.setenv("MRI_DATA_DIR", str(small_root))
     monkeypatch.setenv("MRI_QUICK", "1")

@@ -10,13 +10,14 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from mri_helpers import precision, runs
+from mri_helpers.course import precision, runs
+from mri_helpers.course.files import OutputDirs
 from mri_helpers.datasets import load_datasets, make_loaders
-from mri_helpers.files import OutputDirs
 from mri_helpers.metrics import predict
 from mri_helpers.models import build_model
+from mri_helpers.recipes import RECIPES
 from mri_helpers.stats import wilson_interval
-from mri_helpers.training import RECIPES, Trainer
+from mri_helpers.training import Trainer
 
 RECIPE = replace(RECIPES["cnn0"], image_size=32, epochs=1, batch_size=16, precision="fp32")
 
@@ -212,7 +213,7 @@ def test_write_record_never_rewrites(first, caplog):
     same = runs.write_record(first.run, dict(first.record, train_seconds=999.0))
     assert same == first.record and "kept the earlier record" not in caplog.text
     flipped = [(p + 1) % 4 for p in first.record["test_predictions"]]
-    with caplog.at_level(logging.WARNING, logger="mri_helpers.runs"):
+    with caplog.at_level(logging.WARNING, logger="mri_helpers.course.runs"):
         kept = runs.write_record(first.run, dict(first.record, test_predictions=flipped))
     assert kept == first.record and "kept the earlier record" in caplog.text
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
@@ -317,36 +318,3 @@ def test_a_finished_course_run_is_loaded_not_trained(first, data, brief_out, no_
 
 
 # ---------------------------------------------------------------- schema 1
-
-
-def test_migrate_gives_the_run_the_current_code_would_plan(first, data, tmp_path, schema1, no_training):
-    old = schema1(first.record, first.run.checkpoint, tmp_path / "cnn0.pt")
-    assert "fingerprint" not in old and old["lr"] == 3e-4 and old["batch_size"] == 16
-    out = _out(tmp_path / "migrated")
-    run = runs.migrate(old, data, out, checkpoint=tmp_path / "cnn0.pt")
-    planned = _plan(data, replace(RECIPE, precision="fp32"), out=out)
-    assert run.id == planned.id == first.run.id and run.fingerprint == planned.fingerprint
-    assert run.record == out.results / "cnn0" / f"{run.id}.json" and run.checkpoint.is_file()
-    record = json.loads(run.record.read_text())
-    assert record["schema"] == 2 and record["migrated_from_schema"] == 1 and record["precision"] == "fp32"
-    assert record["run_id"] == run.id and record["name"] == "cnn0" and record["fingerprint"] == planned.fingerprint
-    assert record["recipe"] == RECIPE.identity()
-    assert not {"lr", "batch_size", "dedup_test_accuracy", "dedup_test_images"} & set(record)
-    assert {k: record[k] for k in old if k in record} == {k: old[k] for k in old if k in record}
-    # the current code picks the migrated run up as it is: nothing is trained, the record is kept
-    again = runs.train_and_evaluate("cnn0", data, out, RECIPE, seed=0, progress=False, device="cpu")
-    assert again.run.id == run.id and again.record == record
-    assert again.test.y_pred.tolist() == old["test_predictions"]
-    rebuilt = Trainer.from_checkpoint(run.checkpoint, device="cpu")
-    assert rebuilt.recipe == RECIPE and rebuilt.meta["train_images"] == 48
-
-
-def test_migrate_keeps_an_old_recipe_and_files_an_ablation(first, data, tmp_path, schema1):
-    old = schema1(first.record)
-    old.update(model="bestnet", lr=3e-3, recipe={"lr": 3e-3, "image_size": 32, "epochs": 1, "weight_decay": 5e-4,
-                                                 "label_smoothing": 0.1, "one_cycle": False})
-    run = runs.migrate(old, data, _out(tmp_path), name="bestnet_constant_lr", model="bestnet")
-    expected = replace(RECIPES["bestnet"], image_size=32, epochs=1, batch_size=16, one_cycle=False, precision="fp32")
-    assert run.fingerprint["recipe"] == expected.identity() and run.fingerprint["model"] == "bestnet"
-    assert run.id == _plan(data, expected, name="bestnet_constant_lr", model="bestnet").id
-    assert run.record.parent.name == "bestnet_constant_lr" and not run.checkpoint.exists()

@@ -9,11 +9,12 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from mri_helpers import reports, runs
+from mri_helpers.course import records as rec
+from mri_helpers.course import runs
 from mri_helpers.models import Standardize, build_model
-from mri_helpers.shifts import SHIFTS, coarser, darker, shifted_accuracy
-from mri_helpers.training import ROBUST
-from mri_helpers.transforms import Augment
+from mri_helpers.recipes import VARIANTS, variants
+from mri_helpers.shifts import SHIFTS, darker, shifted_accuracy
+from mri_helpers.transforms import Augment, downsample
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,8 +25,6 @@ def test_every_shift_keeps_shape_and_dtype():
         out = shift(batch)
         assert out.shape == batch.shape and out.dtype == torch.uint8, name
         assert not torch.equal(out, batch), f"{name} changed nothing"
-    assert list(SHIFTS) == ["gamma 0.7", "gamma 1.5", "contrast x0.75", "brightness -20", "half resolution",
-                            "blur (sigma 1)", "JPEG quality 30"]
 
 
 def test_shift_known_values():
@@ -37,7 +36,7 @@ def test_shift_known_values():
     for name in ("contrast x0.75", "half resolution", "blur (sigma 1)"):
         assert torch.equal(SHIFTS[name](flat), flat), name  # a flat image has no contrast or detail to lose
     checker = (torch.arange(16).view(1, 16) + torch.arange(16).view(16, 1)) % 2 * 255
-    assert coarser(checker.to(torch.uint8).view(1, 1, 16, 16)).float().std() < 10  # fine detail is gone
+    assert downsample(checker.float().view(1, 1, 16, 16) / 255, 0.5).std() < 0.04  # fine detail is gone
 
 
 class Brightness(nn.Module):
@@ -88,11 +87,11 @@ def test_intensity_augmentation_draws_gamma_and_contrast_per_image():
 def test_gaussian_blur_gives_each_image_torchvisions_blur_at_its_own_sigma():
     from torchvision.transforms.v2 import functional as F
 
-    from mri_helpers.transforms import gaussian_blur
+    from mri_helpers.transforms import blur
 
     x = torch.rand(3, 2, 20, 24, generator=torch.Generator().manual_seed(0))
     sigma = torch.tensor([0.5, 1.0, 1.5])
-    out = gaussian_blur(x, sigma)
+    out = blur(x, sigma)
     for i, s in enumerate(sigma.tolist()):
         assert torch.allclose(out[i], F.gaussian_blur(x[i], kernel_size=[9, 9], sigma=[s, s]), atol=1e-6)
 
@@ -111,12 +110,13 @@ def test_detail_augmentation_softens_two_thirds_of_a_batch_and_keeps_the_rest():
 
 def test_committed_runs_are_current_and_the_remedy_is_a_new_architecture():
     """A change to a model's code or a recipe that renames every committed run must be deliberate."""
-    found = reports.course_runs(reports.load_records(REPO / "results"))
+    found = rec.course_runs(rec.load_records(REPO / "results"))
     assert list(found) == ["cnn0", "cnn1", "cnn2", "cnn3", "bestnet"]
     record = found["bestnet"]
-    name, (_, model, options, recipe) = next(iter(ROBUST.items()))
+    name, remedy = next(iter(variants("remedy").items()))
+    model, options, recipe = remedy.model, remedy.options, remedy.recipe
     assert recipe.intensity_augment and not recipe.detail_augment and options == {"standardize": True}
-    detail = ROBUST["bestnet_robust_detail"][3]
+    detail = VARIANTS["bestnet_robust_detail"].recipe
     assert detail == replace(recipe, detail_augment=True)  # the remedy plus detail augmentation, nothing else
     plain = runs.architecture(build_model("bestnet", image_size=128))
     assert plain == record["fingerprint"]["architecture"]
@@ -137,11 +137,10 @@ def test_jpeg_keeps_a_smooth_image_and_loses_fine_detail():
 def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkpoint(small_root, tmp_path, caplog):
     from dataclasses import replace
 
+    from mri_helpers.course.files import OutputDirs
+    from mri_helpers.course.robustness import load_scores, robustness_table, score_runs
     from mri_helpers.datasets import load_datasets
-    from mri_helpers.files import OutputDirs
-    from mri_helpers.reports import load_scores, robustness_table
-    from mri_helpers.robustness import score_runs
-    from mri_helpers.training import RECIPES
+    from mri_helpers.recipes import RECIPES, Variant
 
     data = load_datasets(small_root, image_size=32)
     out = OutputDirs(tmp_path / "imgs", tmp_path / "results", tmp_path / "checkpoints", tmp_path / "nb")
@@ -151,14 +150,14 @@ def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkp
     second.run.checkpoint.unlink()
     runs.train_and_evaluate("cnn0", data, out, replace(recipe, lr=1e-3), seed=1, progress=False)  # not the recipe
 
-    written = score_runs(out, lambda size: data, recipes={"cnn0": recipe})
+    written = score_runs(out, lambda size: data, known={"cnn0": Variant("cnn0", recipe)})
     assert written == [tmp_path / "results" / "shifts" / "cnn0" / f"{first.run.id}.json"]
     assert "skipped cnn0 " + second.run.id in caplog.text
     score = json.loads(written[0].read_text())
     assert list(score["accuracy"]) == ["none", *SHIFTS] and score["seed"] == 1 and score["test_images"] == 12
     assert score["accuracy"]["none"] == first.record["test_accuracy"]  # unshifted, it is the run's own test score
     before = written[0].read_bytes()
-    assert score_runs(out, lambda size: data, recipes={"cnn0": recipe}) == [] and written[0].read_bytes() == before
+    assert score_runs(out, lambda size: data, known={"cnn0": Variant("cnn0", recipe)}) == [] and written[0].read_bytes() == before
 
     table = robustness_table(load_scores(out.results)).splitlines()
     assert table[0].startswith("| model | seeds | none | gamma 0.7 |") and table[0].endswith("| largest loss |")
@@ -168,9 +167,9 @@ def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkp
 
 
 def test_the_study_takes_one_current_run_per_seed_of_each_model_and_remedy():
-    from mri_helpers.robustness import studied
+    from mri_helpers.course.robustness import studied
 
-    records = reports.load_records(REPO / "results")
+    records = rec.load_records(REPO / "results")
     remedy = next(r for r in records if r["name"] == "bestnet_robust")
     another_seed = {**remedy, "seed": 45, "run_id": "seed45-current"}
     other_recipe = {**remedy, "seed": 46, "run_id": "seed46-brief",
@@ -179,3 +178,20 @@ def test_the_study_takes_one_current_run_per_seed_of_each_model_and_remedy():
     assert [r["run_id"] for r in picked if r["seed"] in (45, 46)] == ["seed45-current"]
     assert len({(r["name"], r["seed"]) for r in picked}) == len(picked)  # one run per model and seed
     assert {r["precision"] for r in picked if r["name"] == "bestnet"} == {"fp32"}  # the parity twins are left out
+
+
+def test_shifts_apply_the_augmentation_functions_as_torchvision_would():
+    from functools import partial
+
+    from torchvision.transforms.v2 import functional as F
+
+    every_level = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16)
+    for g in (0.7, 1.5):  # the same numbers as torchvision's adjust_gamma, at every grey level
+        assert torch.equal(SHIFTS[f"gamma {g}"](every_level), F.adjust_gamma(every_level, g))
+    x = torch.randint(0, 256, (4, 3, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    torchvision = {"contrast x0.75": partial(F.adjust_contrast, contrast_factor=0.75),
+                   "blur (sigma 1)": partial(F.gaussian_blur, kernel_size=[5, 5], sigma=[1.0, 1.0]),
+                   "half resolution": lambda b: F.resize(F.resize(b, [16, 16], antialias=True), [32, 32], antialias=True)}
+    for name, theirs in torchvision.items():  # float arithmetic against torchvision's whole grey levels
+        assert (SHIFTS[name](x).int() - theirs(x).int()).abs().max() <= 2, name
+    assert (SHIFTS["blur (sigma 1)"](x).int() - F.gaussian_blur(x, [9, 9], [2.0, 2.0]).int()).abs().max() > 2

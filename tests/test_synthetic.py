@@ -9,7 +9,8 @@ from mri_helpers import synthetic
 from mri_helpers.datasets import load_datasets, make_loaders
 from mri_helpers.metrics import evaluate
 from mri_helpers.models import build_model
-from mri_helpers.training import Recipe, Trainer, seed_everything
+from mri_helpers.recipes import Recipe
+from mri_helpers.training import Trainer, seed_everything
 
 
 def _digest(root):
