@@ -27,6 +27,15 @@ TRAIN_IMAGES, SIZE, BATCH, REPEATS = 5708, 128, 32, 30
 OUT = Path(__file__).parent / "results" / "augmentation.json"
 
 
+def cpu_model() -> str:
+    """The CPU's model name as Linux reports it ("" elsewhere)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+
+
 def milliseconds(fn, repeats: int = REPEATS) -> float:
     fn()  # warm up
     start = time.perf_counter()
@@ -57,7 +66,7 @@ def main() -> None:
         augment = Augment(**options)
         ms = milliseconds(lambda: augment(batch))
         results[name] = {"augment_ms": round(ms, 2), "epoch_seconds": round(batches * (ms + step_ms) / 1000, 1)}
-    report = {"machine": platform.machine(), "processor": platform.processor(), "torch": torch.__version__,
+    report = {"machine": platform.machine(), "cpu": cpu_model(), "torch": torch.__version__,
               "threads": torch.get_num_threads(), "image_size": SIZE, "batch_size": BATCH,
               "step_ms": round(step_ms, 1), "augmentations": results}
     OUT.parent.mkdir(exist_ok=True)

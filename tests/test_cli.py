@@ -112,3 +112,23 @@ def test_train_several_seeds_makes_one_run_each_on_the_same_test_half(tmp_path, 
     assert sorted(r["seed"] for r in records) == [5, 6]
     assert records[0]["test_indices"] == records[1]["test_indices"]
     assert records[0]["run_id"] != records[1]["run_id"]
+
+
+def test_train_and_predict_any_variant_by_name(small_root, tmp_path, monkeypatch, capsys):
+    from mri_helpers import sources
+
+    rc = main(["train", "--model", "bestnet_constant_lr", "--epochs", "1", "--image-size", "32", "--batch-size", "8",
+               "--precision", "fp32", "--data-dir", str(small_root), "--out", str(tmp_path)])
+    assert rc == 0
+    record = json.loads(_only(tmp_path / "results" / "bestnet_constant_lr", "*.json").read_text())
+    assert record["name"] == "bestnet_constant_lr" and record["model"] == "bestnet"
+    assert "one_cycle" not in record["recipe"] and record["recipe"]["weight_decay"] == 5e-4  # BestNet's, minus the schedule
+    assert "bestnet without the one-cycle schedule" in capsys.readouterr().out
+
+    monkeypatch.setattr(sources, "REPO_ROOT", tmp_path)  # predict --model looks for checkpoints/<name>/ in the clone
+    image = str(sorted((small_root / "Testing" / "glioma").glob("*.jpg"))[0])
+    assert main(["predict", image, "--model", "bestnet_constant_lr"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(image + "\tglioma=") and f"using bestnet_constant_lr run {record['run_id']}" in captured.err
+    assert main(["predict", image, "--model", "bestnet_robust"]) == 2
+    assert "No checkpoint of bestnet_robust here" in capsys.readouterr().err

@@ -56,17 +56,20 @@ def _train(args) -> int:
 
 
 def _checkpoint(args) -> Path:
-    """The checkpoint ``predict`` uses: ``--checkpoint``, else the newest one of ``--model`` in this clone."""
+    """The checkpoint ``predict`` uses: ``--checkpoint``, else the newest of ``--model`` in this clone.
+
+    Real-data runs (``checkpoints/``) come before quick or synthetic ones (``scratch/``).
+    """
     if args.checkpoint:
         return Path(args.checkpoint)
     from ..sources import REPO_ROOT, DataError
 
-    found = sorted([*REPO_ROOT.glob(f"checkpoints/{args.model}/*.pt"),
-                    *REPO_ROOT.glob(f"scratch/*/checkpoints/{args.model}/*.pt")], key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise DataError(f"No checkpoint of {args.model} here: train it first "
-                        f"(python -m mri_helpers train --model {args.model}) or pass --checkpoint.")
-    return found[-1]
+    for pattern in (f"checkpoints/{args.model}/*.pt", f"scratch/*/checkpoints/{args.model}/*.pt"):
+        found = sorted(REPO_ROOT.glob(pattern), key=lambda p: p.stat().st_mtime)
+        if found:
+            return found[-1]
+    raise DataError(f"No checkpoint of {args.model} here: train it first "
+                    f"(python -m mri_helpers train --model {args.model}) or pass --checkpoint.")
 
 
 def _predict(args) -> int:
@@ -79,7 +82,7 @@ def _predict(args) -> int:
     checkpoint = _checkpoint(args)
     model, meta = load_model(checkpoint, device="cpu")
     if not args.checkpoint:
-        print(f"using {args.model} run {checkpoint.stem}", file=sys.stderr)
+        print(f"using {args.model} run {checkpoint.stem} ({checkpoint.parent.parent.parent.name})", file=sys.stderr)
     transform = eval_transform(v2.Normalize(meta["mean"], meta["std"]))
     failed = 0
     for path in args.images:
