@@ -70,7 +70,7 @@ bench: setup  ## measure the data pipeline and training throughput (writes bench
 	$(PY) -m mri_helpers readme
 
 ABLATIONS := bestnet_no_batch_norm bestnet_constant_lr
-ablation: setup  ## retrain BestNet without each lever in turn, for notebook 09 (SEEDS="42 43 44"; a BestNet training each)
+ablation: setup  ## retrain BestNet without each lever in turn, for notebook 10 (SEEDS="42 43 44"; a BestNet training each)
 	for name in $(ABLATIONS); do $(PY) -m mri_helpers train --model $$name --seed $(SEEDS) || exit 1; done
 
 student: setup  ## write the student edition (solutions replaced by stubs, no outputs) to scratch/student/

@@ -6,7 +6,7 @@ For BestNet's recipe (128 px, batches of 32, uint8 batches of one channel as the
 cache stores them), times on this machine, all in one run so the ratios compare:
 
 * ``augment_ms``: one batch through :class:`~mri_helpers.transforms.Augment`, for the plain
-  augmentation, with intensity, and with intensity and detail (the remedies of notebook 12);
+  augmentation, with intensity, and with intensity and detail (the remedies of notebook 13);
 * ``step_ms``: one BestNet training step (forward, backward, AdamW step) on a prepared batch;
 * ``epoch_seconds``: (augmentation + step) x the batches of an epoch of 5,708 images.
 

@@ -7,7 +7,8 @@ The lesson code, one module per idea, what the notebooks teach:
 * ``transforms``: augmentation, one function per operation; ``shifts``: the same operations as test shifts;
 * ``datasets``, ``cache``, ``sources``, ``synthetic``: the data, decoded once, and the phantoms;
 * ``metrics``, ``stats``: evaluation, intervals and paired tests;
-* ``dropout``, ``hooks``, ``gradcam``, ``leakage``: the lessons of notebooks 02, 07, 10 and 08;
+* ``dropout``, ``hooks``, ``gradcam``, ``leakage``: the lessons of notebooks 02, 08, 11 and 09
+  (notebook 03's convolution needs only torch);
 * ``plots``, ``widgets``, ``exercises``: figures, interactive explorers and the exercises' checkers.
 
 :mod:`mri_helpers.course` holds the course's own machinery (runs and their records, tables,
@@ -37,8 +38,9 @@ _EXPORTS = {
     "gradcam": ["blank_border", "border_sensitivity", "colour_sensitivity", "examples"],  # gradcam() itself: mri_helpers.gradcam
     "plots": ["save_figure"],
     "widgets": ["DropoutExplorer", "FeatureMapBrowser", "GradCamExplorer", "PredictionBrowser"],
-    "exercises": ["check_discordant", "check_dropout_scale", "check_output_shape", "check_parameter_count",
-                  "check_receptive_field", "check_twin_count", "check_wilson"],
+    "exercises": ["check_conv_pixel", "check_discordant", "check_dropout_scale", "check_learn_kernel",
+                  "check_output_shape", "check_parameter_count", "check_pool_window", "check_receptive_field",
+                  "check_twin_count", "check_wilson"],
     "course.lesson": ["reader", "setup"],
     "course.runs": ["describe"],
     "course.records": ["compare_seeds", "describe_comparison", "paired"],

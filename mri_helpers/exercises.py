@@ -55,7 +55,7 @@ def check_dropout_scale(p: float, answer) -> bool:
 
 
 def check_parameter_count(model_name: str, layer: str, answer, image_size: int = 256) -> bool:
-    """03/06: how many parameters (weights and biases) does ``layer`` of a course model have?"""
+    """04/07: how many parameters (weights and biases) does ``layer`` of a course model have?"""
     if _missing(answer, "`count`"):
         return False
     true = layer_parameters(build_model(model_name, image_size=image_size))[layer]
@@ -93,7 +93,7 @@ def receptive_field(model: nn.Module) -> int:
 
 
 def check_receptive_field(model_name: str, answer) -> bool:
-    """05: the receptive field of one position of a model's last feature map (after its last block)."""
+    """06: the receptive field of one position of a model's last feature map (after its last block)."""
     if _missing(answer, "`field`"):
         return False
     return _verdict(int(answer) == receptive_field(build_model(model_name)),
@@ -102,7 +102,7 @@ def check_receptive_field(model_name: str, answer) -> bool:
 
 
 def check_output_shape(model: nn.Module, layer: str, image_size: int, answer) -> bool:
-    """07: the output shape (channels, height, width) of ``layer`` for one image."""
+    """08: the output shape (channels, height, width) of ``layer`` for one image."""
     if _missing(answer, "`shape`"):
         return False
     with capture(model, [layer]) as out, torch.no_grad():
@@ -113,7 +113,7 @@ def check_output_shape(model: nn.Module, layer: str, image_size: int, answer) ->
 
 
 def check_discordant(y_true, pred_a, pred_b, answer) -> bool:
-    """04: the two discordant counts ``(only A right, only B right)`` that McNemar's test uses."""
+    """05: the two discordant counts ``(only A right, only B right)`` that McNemar's test uses."""
     if _missing(answer, "`discordant`"):
         return False
     paired = mcnemar(y_true, pred_a, pred_b)
@@ -125,7 +125,7 @@ def check_discordant(y_true, pred_a, pred_b, answer) -> bool:
 
 
 def check_wilson(correct: int, total: int, answer) -> bool:
-    """11: the 95% Wilson interval ``(low, high)`` of ``correct`` out of ``total``, to 3 decimals."""
+    """12: the 95% Wilson interval ``(low, high)`` of ``correct`` out of ``total``, to 3 decimals."""
     if _missing(answer, "`interval`"):
         return False
     low, high = wilson_interval(correct, total)
@@ -139,10 +139,58 @@ def check_wilson(correct: int, total: int, answer) -> bool:
 
 
 def check_twin_count(test_hashes, train_hashes, threshold: int, answer) -> bool:
-    """08: how many test images have a training image within ``threshold`` bits (Hamming distance)?"""
+    """09: how many test images have a training image within ``threshold`` bits (Hamming distance)?"""
     if _missing(answer, "`count`"):
         return False
     nearest = hamming(np.asarray(test_hashes), np.asarray(train_hashes)).min(axis=1)
     return _verdict(int(answer) == int((nearest <= threshold).sum()),
                     "for each test hash take the smallest Hamming distance to any training hash, "
                     "then count those at most `threshold`")
+
+
+def check_conv_pixel(image: torch.Tensor, kernel: torch.Tensor, row: int, col: int, answer) -> bool:
+    """03: the output of a 3x3 convolution (padding 1, no bias) of ``image`` (H x W) at ``(row, col)``."""
+    if _missing(answer, "`pixel`"):
+        return False
+    out = nn.functional.conv2d(image[None, None], kernel[None, None], padding=1)[0, 0]
+    ok = math.isclose(float(answer), float(out[row, col]), rel_tol=1e-4, abs_tol=1e-4)
+    hint = ("take the 3x3 patch centred on (row, col), rows row-1 to row+1 and columns col-1 to col+1, "
+            "multiply it by the kernel element by element, and add the nine products")
+    if math.isclose(float(answer), float(out[row - 1, col - 1]), rel_tol=1e-4, abs_tol=1e-4):
+        hint = "that is the output one row up and one column left: centre the patch on (row, col)"
+    return _verdict(ok, hint)
+
+
+def check_pool_window(feature_map: torch.Tensor, row: int, col: int, answer) -> bool:
+    """03: output ``(row, col)`` of a 2x2 max-pool (stride 2) of ``feature_map`` (H x W)."""
+    if _missing(answer, "`pooled`"):
+        return False
+    out = nn.functional.max_pool2d(feature_map[None, None], kernel_size=2)[0, 0]
+    return _verdict(math.isclose(float(answer), float(out[row, col]), rel_tol=1e-6, abs_tol=1e-6),
+                    "output (row, col) of a 2x2 pool with stride 2 reads rows 2·row and 2·row+1 and columns "
+                    "2·col and 2·col+1 of its input, and keeps the largest of the four")
+
+
+def check_learn_kernel(learn_kernel) -> bool:
+    """03: does ``learn_kernel(image, target)`` recover a hidden 3x3 kernel by gradient descent?
+
+    The check makes its own image and hides its own kernel (not the one in the notebook),
+    so the function must really learn it: the result must match to within 0.02.
+    """
+    if _missing(learn_kernel, "`learn_kernel`"):
+        return False
+    generator = torch.Generator().manual_seed(7)
+    image = nn.functional.avg_pool2d(torch.randn(1, 1, 66, 66, generator=generator), 3, stride=1)  # smooth, 64 x 64
+    hidden = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])  # a Laplacian: it finds blobs
+    target = nn.functional.conv2d(image, hidden.view(1, 1, 3, 3), padding=1)
+    try:
+        learned = learn_kernel(image, target)
+    except NotImplementedError:
+        return _verdict(False, "write learn_kernel in the cell above (replace the raise), then run this cell again")
+    learned = torch.as_tensor(learned).detach().reshape(-1)
+    if learned.numel() != 9:
+        return _verdict(False, f"return the 3x3 kernel (9 numbers), not {learned.numel()} numbers")
+    error = float((learned - hidden.reshape(-1)).abs().max())
+    return _verdict(error < 0.02, "start from zeros with requires_grad=True; each step: the loss (mse between "
+                                  "conv2d(image, kernel, padding=1) and the target), zero_grad, backward, step; "
+                                  f"your kernel is still {error:.2f} away at worst: more steps or a larger rate")

@@ -5,7 +5,7 @@ layer, weighs each map by how much the class score rises when that map rises (th
 gradient, averaged over the map), sums the weighted maps and keeps the positive part.
 The result is a coarse map, as small as that layer's maps, which is stretched back to
 the image size. We use Captum's implementation (``LayerGradCam``) rather than our own:
-notebook 07 already shows how hooks read a layer's output.
+notebook 08 already shows how hooks read a layer's output.
 
 A heatmap shows where the model found evidence for a class, not where the tumour is:
 it is not a segmentation. It is also only a hint: :func:`border_sensitivity` tests one

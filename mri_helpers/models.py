@@ -1,13 +1,13 @@
 """The course's models: CNN0-CNN3 from the original project, and BestNet, this course's own.
 
-Each is written the way notebook 03 writes CNN0: ``__init__`` names the layers, ``forward``
+Each is written the way notebook 04 writes CNN0: ``__init__`` names the layers, ``forward``
 says the order the data flows through them, and the comments give each output's shape for
 a 256-px scan (batch size N). A block is a 3x3 convolution (padding 1, so the size is
 kept), a ReLU and a 2x2 max-pool (which halves height and width). CNN0-CNN3 differ only in
 width (more filters, CNN1), depth (a fifth block, CNN2) and capacity (a wide head, CNN3),
-which is the lesson of notebooks 03-06.
+which is the lesson of notebooks 04-07.
 
-:class:`BestNet` is the course's own design (notebook 09): batch normalisation after every
+:class:`BestNet` is the course's own design (notebook 10): batch normalisation after every
 convolution and global average pooling instead of a flattened head.
 """
 
@@ -167,7 +167,7 @@ def stage(cin: int, width: int, repeat: int, batch_norm: bool = True) -> nn.Sequ
     """``repeat`` times a 3x3 convolution, batch norm and ReLU, all at ``width`` channels.
 
     Batch norm's own shift makes a convolution's bias redundant, so the convolutions drop it;
-    without batch norm (the ablation of notebook 09) they keep it.
+    without batch norm (the ablation of notebook 10) they keep it.
     """
     layers = []
     for _ in range(repeat):
@@ -192,7 +192,7 @@ class BestNet(nn.Module):
     def __init__(self, widths=(16, 32, 64, 128, 256), repeats=(1, 1, 2, 2, 2), num_classes: int = 4,
                  dropout: float = 0.2, in_channels: int = 3, batch_norm: bool = True, standardize: bool = False):
         super().__init__()
-        self.standardize = Standardize() if standardize else None  # the robust variants' first layer (notebook 12)
+        self.standardize = Standardize() if standardize else None  # the robust variants' first layer (notebook 13)
         stages, cin = [], in_channels
         for width, repeat in zip(widths, repeats):
             stages.append(stage(cin, width, repeat, batch_norm))

@@ -201,6 +201,37 @@ def conv_filters(weights: torch.Tensor, layer: str) -> Figure:
     return fig
 
 
+def kernel_responses(image: torch.Tensor, responses: dict[str, torch.Tensor]) -> Figure:
+    """A grey image (H x W) and what each kernel made of it (H x W each), side by side: red > 0 > blue."""
+    fig, axes = plt.subplots(1, 1 + len(responses), figsize=(2.8 * (1 + len(responses)), 3))
+    axes[0].imshow(image.numpy(), cmap="gray")
+    axes[0].set_title("input")
+    for ax, (name, out) in zip(axes[1:], responses.items()):
+        limit = float(out.abs().max()) or 1.0
+        ax.imshow(out.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(name)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def kernel_values(kernels: dict[str, torch.Tensor]) -> Figure:
+    """3 x 3 kernels side by side, each weight written in its cell (red > 0 > blue)."""
+    fig, axes = plt.subplots(1, len(kernels), figsize=(2.4 * len(kernels), 2.4), squeeze=False)
+    for ax, (name, kernel) in zip(axes[0], kernels.items()):
+        values = kernel.detach().reshape(3, 3).numpy()
+        limit = float(np.abs(values).max()) or 1.0
+        ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        for (r, c), v in np.ndenumerate(values):
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=9)
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
 def _probability_bars(ax, probs, classes: list[str], highlight: int, colour: str) -> None:
     """Horizontal bars of class probabilities, class ``highlight`` in ``colour``, the rest grey."""
     ax.barh(classes, probs, color=[colour if c == highlight else "tab:gray" for c in range(len(classes))])

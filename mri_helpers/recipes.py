@@ -3,7 +3,7 @@
 A recipe is every setting of a training run besides the model and the seed: learning
 rate, epochs, image size, batch size, optimiser, schedule and augmentation. A
 :class:`Variant` names a model, its options and a recipe together, so that the course's
-models, BestNet's ablations (notebook 09) and its robust versions (notebook 12) are all
+models, BestNet's ablations (notebook 10) and its robust versions (notebook 13) are all
 trained, filed and compared the same way: ``python -m mri_helpers train --model <name>``.
 """
 
@@ -63,7 +63,7 @@ class Variant:
     recipe: Recipe
     options: dict = field(default_factory=dict)  # keyword arguments of the model (BestNet's batch_norm, standardize)
     change: str = ""  # what it changes from the model's course recipe, in words
-    group: str = "course"  # "course" (a model of notebooks 03-09), "ablation" (09) or "remedy" (12)
+    group: str = "course"  # "course" (a model of notebooks 04-10), "ablation" (10) or "remedy" (13)
 
 
 BEST = RECIPES["bestnet"]

@@ -21,7 +21,7 @@ def _notebook():
     solution = new_code_cell(SOLUTION, metadata={"tags": ["solution"]},
                              outputs=[new_output("stream", name="stdout", text="8389120\n")])
     return new_notebook(cells=[
-        new_markdown_cell("# 03 · Title"),
+        new_markdown_cell("# 04 · Title"),
         new_code_cell("QUICK = True", metadata={"tags": ["parameters"]}),
         new_code_cell("import torch\nfrom torch import nn\n"),
         new_markdown_cell("## A section"),
@@ -43,6 +43,26 @@ def test_stub_keeps_the_task_and_sets_every_answer_to_none():
     assert editions.solution_names("def f(x):\n    y = x\n    return y\nz = f(1)") == ["f", "z"]
     with pytest.raises(ValueError, match="assign its answer"):
         editions.stub("# Exercise: print it\nprint(3)")
+
+
+def test_a_function_keeps_its_signature_and_raises_its_task():
+    solution = ('# Exercise 3: learn the kernel.\n'
+                'def learn_kernel(image, target, steps=300):\n'
+                '    """Learn the 3x3 kernel that turns image into target."""\n'
+                '    kernel = torch.zeros(3, 3)\n'
+                '    return kernel\n\n\n'
+                'learned = learn_kernel(1, 2)\n')
+    stubbed = editions.stub(solution)
+    assert stubbed == ('# Exercise 3: learn the kernel.\n'
+                       'def learn_kernel(image, target, steps=300):\n'
+                       '    """Learn the 3x3 kernel that turns image into target."""\n'
+                       "    raise NotImplementedError('Learn the 3x3 kernel that turns image into target.')\n\n"
+                       "# Your code here. Replace each None, then run the check below.\nlearned = None")
+    space = {}
+    exec(stubbed, space)  # the stub runs, and the function says what to do when called
+    with pytest.raises(NotImplementedError, match="Learn the 3x3 kernel"):
+        space["learn_kernel"](1, 2)
+    assert "torch.zeros" not in stubbed and space["learned"] is None
 
 
 def test_student_notebook_has_no_solution_and_no_outputs():
@@ -84,5 +104,11 @@ def test_course_student_edition_keeps_no_solution_code(path):
     stubs = [c for c in student.cells if "exercise" in c.metadata.get("tags", [])]
     assert len(stubs) == len(solutions) and not any("solution" in c.metadata.get("tags", []) for c in student.cells)
     for stub, solution in zip(stubs, solutions):
-        code = [line for line in stub.source.splitlines() if not line.startswith("#")]
-        assert code == [f"{name} = None" for name in editions.solution_names(solution.source)]
+        code = [line for line in stub.source.splitlines() if line.strip() and not line.startswith("#")]
+        names = editions.solution_names(solution.source)
+        functions = [n for n in names if f"def {n}(" in solution.source]
+        expected_none = [f"{name} = None" for name in names if name not in functions]
+        assert [line for line in code if line.endswith(" = None")] == expected_none
+        kept = [line for line in code if not line.endswith(" = None")]
+        assert len([line for line in kept if line.startswith("def ")]) == len(functions)
+        assert all(line.startswith("def ") or "NotImplementedError" in line or '"""' in line for line in kept), kept

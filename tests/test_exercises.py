@@ -2,9 +2,13 @@
 
 import numpy as np
 import pytest
+import torch
 
 from mri_helpers import exercises as ex
 from mri_helpers.models import build_model
+
+IMAGE = torch.arange(16.0).view(4, 4)  # x[r, c] = 4r + c
+SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +29,8 @@ def _said(capsys):
     (lambda a: ex.check_output_shape(build_model("cnn3"), "conv2", 256, a), (64, 128, 128), (64, 256, 256)),
     (lambda a: ex.check_discordant([0, 0, 0, 1], [0, 0, 1, 1], [0, 1, 0, 0], a), (2, 1), (3, 1)),
     (lambda a: ex.check_wilson(498, 655, a), (0.7259, 0.7914), (0.7276, 0.7930)),
+    (lambda a: ex.check_conv_pixel(IMAGE, SOBEL, 1, 1, a), 8.0, 6.0),
+    (lambda a: ex.check_pool_window(IMAGE, 1, 1, a), 15.0, 10.0),
 ])
 def test_right_answers_pass_and_wrong_ones_get_a_hint(call, right, wrong, capsys):
     assert call(right) is True and _said(capsys) == "✓ correct"
@@ -63,3 +69,36 @@ def test_strict_mode_turns_a_wrong_answer_into_an_error(monkeypatch):
 def test_receptive_field_of_every_model():
     assert {m: ex.receptive_field(build_model(m)) for m in ("cnn0", "cnn1", "cnn2", "cnn3", "bestnet")} == {
         "cnn0": 46, "cnn1": 46, "cnn2": 94, "cnn3": 94, "bestnet": 134}
+
+
+def test_conv_checker_recognises_a_patch_off_by_one(capsys):
+    # by hand at (1, 1): rows 0-2, columns 0-2 of x = [[0, 1, 2], [4, 5, 6], [8, 9, 10]] against Sobel's
+    # [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]: (2 - 0) + 2 * (6 - 4) + (10 - 8) = 8
+    assert ex.check_conv_pixel(IMAGE, SOBEL, 1, 1, 8.0) is True
+    capsys.readouterr()
+    # the output at (0, 0), one row up and one column left (zero padding around it): 2 * 1 + 5 = 7
+    assert ex.check_conv_pixel(IMAGE, SOBEL, 1, 1, 7.0) is False
+    assert "centre the patch on (row, col)" in _said(capsys)
+
+
+def test_learn_kernel_checker_runs_the_students_function(capsys):
+    def learn_kernel(image, target, steps=300, lr=0.1):
+        kernel = torch.zeros(1, 1, 3, 3, requires_grad=True)
+        optimizer = torch.optim.Adam([kernel], lr=lr)
+        for _ in range(steps):
+            loss = torch.nn.functional.mse_loss(torch.nn.functional.conv2d(image, kernel, padding=1), target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return kernel.detach()[0, 0]
+
+    def never_steps(image, target, steps=300, lr=0.1):  # forgets optimizer.step(): the kernel stays zero
+        return torch.zeros(3, 3)
+
+    def stub(image, target):
+        raise NotImplementedError("Learn the kernel")
+
+    assert ex.check_learn_kernel(learn_kernel) is True and _said(capsys) == "✓ correct"
+    assert ex.check_learn_kernel(never_steps) is False and "zero_grad, backward, step" in _said(capsys)
+    assert ex.check_learn_kernel(stub) is False and "replace the raise" in _said(capsys)
+    assert ex.check_learn_kernel(lambda i, t: torch.zeros(2, 2)) is False and "9 numbers" in _said(capsys)

@@ -1,9 +1,9 @@
 """Notebooks executed for real (papermill, quick mode): out of order, and without touching committed files.
 
-Each guards a bug a student met: notebook 10 crashed after notebook 07 had left a brief
+Each guards a bug a student met: notebook 11 crashed after notebook 08 had left a brief
 CNN3 made at another image size, and a quick ``make run-all`` rewrote every committed
 notebook. The first runs two course notebooks, which ``make test``'s nbval pass runs anyway
-(07 before 10), so it is marked slow and runs in ``make test-slow``; the second runs a
+(08 before 11), so it is marked slow and runs in ``make test-slow``; the second runs a
 one-cell notebook.
 """
 
@@ -35,8 +35,8 @@ def git_status() -> str:
 
 
 @pytest.mark.slow
-def test_notebook_07_then_10_in_quick_mode(quick, tmp_path):
-    for name in ("07_hooks_feature_maps", "10_gradcam"):  # 07 looks at CNN3 at 256 px, 10 at 64 px
+def test_notebook_08_then_11_in_quick_mode(quick, tmp_path):
+    for name in ("08_hooks_feature_maps", "11_gradcam"):  # 08 looks at CNN3 at 256 px, 11 at 64 px
         notebooks.run_notebook(NOTEBOOKS / f"{name}.ipynb", "python3", timeout=600, dest=tmp_path / f"{name}.ipynb")
         assert (tmp_path / f"{name}.ipynb").stat().st_size > 0
 

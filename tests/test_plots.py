@@ -142,3 +142,13 @@ def test_shift_gallery_and_shifted_scores():
     fig = plots.shifted_scores(scores, intervals)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["none", "gamma 0.7"]
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["bestnet", "robust"]
+
+
+def test_kernel_figures_show_each_kernel_and_its_values():
+    image = torch.zeros(8, 8)
+    fig = plots.kernel_responses(image, {"vertical edges": torch.ones(8, 8), "horizontal edges": -torch.ones(8, 8)})
+    assert [ax.get_title() for ax in fig.axes] == ["input", "vertical edges", "horizontal edges"]
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    fig = plots.kernel_values({"hidden": sobel, "learned": sobel.view(1, 1, 3, 3) * 0.5})
+    assert [ax.get_title() for ax in fig.axes] == ["hidden", "learned"]
+    assert [t.get_text() for t in fig.axes[1].texts][:3] == ["-0.50", "0.00", "0.50"]

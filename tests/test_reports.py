@@ -88,7 +88,7 @@ def test_paired_compares_two_records_on_the_same_images():
 
 
 def test_twins_come_from_the_leakage_audit(tmp_path):
-    assert tables.twins(tmp_path) is None  # notebook 08 has not run
+    assert tables.twins(tmp_path) is None  # notebook 09 has not run
     (tmp_path / "leakage.json").write_text(json.dumps({"test_with_twin": [3, 9], "threshold": 10}))
     assert tables.twins(tmp_path) == [3, 9]
 

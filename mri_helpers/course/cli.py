@@ -150,6 +150,18 @@ def _robustness(args) -> int:
     return 0
 
 
+def _course_stats(args) -> int:
+    from ..sources import REPO_ROOT
+    from .files import write_json
+    from .measure import measure, stats_table
+
+    paths = args.notebooks or sorted(str(p) for p in (REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    stats = measure(paths)
+    write_json(REPO_ROOT / "results" / "course_stats.json", stats)
+    print(stats_table(stats))
+    return 0
+
+
 def _student(args) -> int:
     from .editions import write_student_edition
 
@@ -200,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     robust.add_argument("--seed", type=int, nargs="*", default=[42, 43, 44], help="seeds of the remedies to train")
     robust.add_argument("--data-dir", default=None)
     robust.add_argument("--out", default=None)
+    stats = sub.add_parser("course-stats", help="measure what students write and read; write results/course_stats.json")
+    stats.add_argument("notebooks", nargs="*", help="default: every course notebook")
     student = sub.add_parser("student", help="write the student edition: solutions replaced by stubs, no outputs")
     student.add_argument("notebooks", nargs="+")
     student.add_argument("--dest", default="scratch/student")
@@ -211,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
-                   "readme": _readme,
+                   "readme": _readme, "course-stats": _course_stats,
                    "robustness": _robustness, "student": _student, "slides": _slides}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:

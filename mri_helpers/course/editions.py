@@ -2,8 +2,9 @@
 
 The committed notebooks are the instructor edition: every exercise's solution is in a
 code cell tagged ``solution``. ``make student`` writes a copy of the course in which each
-solution cell becomes a stub: the task (the cell's leading comment lines) is kept, and
-every name the solution assigns is set to ``None``, so the checker cell that follows
+solution cell becomes a stub: the task (the cell's leading comment lines) is kept, a
+function keeps its signature and docstring and raises ``NotImplementedError``, and every
+other name the solution assigns is set to ``None``, so the checker cell that follows
 prints a hint instead of failing, and every other cell still runs. The student edition
 carries no outputs, so no answer can leak through a printed result.
 
@@ -48,7 +49,12 @@ def solution_names(source: str) -> list[str]:
 
 
 def stub(source: str) -> str:
-    """The student's version of a solution cell: its task, and ``None`` for each answer."""
+    """The student's version of a solution cell: its task, and a stub for each answer.
+
+    A function the solution defines keeps its signature and docstring, and its body becomes
+    ``raise NotImplementedError`` with the task in one line; every other name it assigns
+    is set to ``None``. Either way, the checker cell that follows prints a hint.
+    """
     lines = source.splitlines()
     task = []
     for line in lines:
@@ -59,8 +65,21 @@ def stub(source: str) -> str:
     if not names:
         raise ValueError("A solution cell must assign its answer to a name, for its checker to read: "
                          + (lines[0] if lines else "(empty cell)"))
-    return "\n".join([*task, "# Your code here. Replace each None, then run the check below.",
-                      *(f"{name} = None" for name in names)])
+    functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    out = list(task)
+    for function in functions:
+        first = function.body[0]
+        has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+            and isinstance(first.value.value, str)
+        end = first.end_lineno if has_doc else first.lineno - 1
+        todo = (ast.get_docstring(function) or (task[0].lstrip("# ") if task else function.name)).splitlines()[0]
+        indent = " " * first.col_offset
+        out += [*lines[function.lineno - 1 - len(function.decorator_list):end],
+                f"{indent}raise NotImplementedError({todo!r})", ""]
+    others = [name for name in names if name not in {f.name for f in functions}]
+    if others:
+        out += ["# Your code here. Replace each None, then run the check below.", *(f"{n} = None" for n in others)]
+    return "\n".join(out).rstrip()
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -120,7 +120,7 @@ class Course:
         save_figure(fig, self.figures, filename)
 
     def write_result(self, filename: str, result: dict) -> Path:
-        """Write ``result`` as JSON into this pass's results folder (notebook 08's leakage audit)."""
+        """Write ``result`` as JSON into this pass's results folder (notebook 09's leakage audit)."""
         return write_json(self.out.results / filename, result)
 
 
@@ -129,7 +129,7 @@ def setup(name: str = "cnn0", data_dir=None, seed: int = 42, quick: bool | None 
     """Load the data at ``name``'s image size, choose the output folders, print the banner.
 
     ``quick`` (default: ``MRI_QUICK=1``) shrinks the recipes; ``image_size`` overrides the
-    recipe's (notebook 07 looks at 256 px). Figures go to ``figures_dir`` if given, else
+    recipe's (notebook 08 looks at 256 px). Figures go to ``figures_dir`` if given, else
     ``imgs/`` for a full real-data run and ``scratch/<source>[-quick]/imgs/`` otherwise.
     """
     quick = quick_mode() if quick is None else quick
@@ -144,7 +144,7 @@ def setup(name: str = "cnn0", data_dir=None, seed: int = 42, quick: bool | None 
 
 def reader(source: str | None = None, quick: bool | None = None, results_dir=None, figures_dir=None,
            seed: int = 42) -> Course:
-    """A :class:`Course` for a notebook that only reads run records (notebook 11): no data is loaded.
+    """A :class:`Course` for a notebook that only reads run records (notebook 12): no data is loaded.
 
     ``source`` ("real" or "synthetic") defaults to the synthetic phantoms in a quick pass and
     the real data otherwise; ``results_dir`` to that source's results folder.

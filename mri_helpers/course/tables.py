@@ -1,7 +1,7 @@
 """The tables the notebooks print and the README shows, computed from the records when read.
 
 Nothing here is typed by hand: every number comes from a run record (:mod:`records`), the
-leakage audit (``results/leakage.json``, notebook 08), the robustness scores
+leakage audit (``results/leakage.json``, notebook 09), the robustness scores
 (:mod:`robustness`) or the benchmark JSON. ``python -m mri_helpers readme`` rewrites the
 README's generated tables between their markers.
 """
@@ -17,6 +17,7 @@ import numpy as np
 from ..sources import REPO_ROOT
 from ..stats import accuracy_interval, format_accuracy, spread
 from .files import atomic_path
+from .measure import stats_table
 from .records import course_runs, load_records, parity_table, precision_parity, seed_runs
 from .robustness import robustness_report
 
@@ -30,7 +31,7 @@ ORIGINAL = {
 
 
 def twins(results_dir: str | os.PathLike) -> list[int] | None:
-    """Testing indices with a twin in Training, from notebook 08's audit (``None`` before it has run)."""
+    """Testing indices with a twin in Training, from notebook 09's audit (``None`` before it has run)."""
     path = Path(results_dir) / "leakage.json"
     return json.loads(path.read_text())["test_with_twin"] if path.exists() else None
 
@@ -271,7 +272,7 @@ def comparison_table(rows: dict[str, dict]) -> str:
 
 
 MARKERS = {key: (f"<!-- {key}:start -->", f"<!-- {key}:end -->")
-           for key in ("results", "speed", "parity", "robustness")}
+           for key in ("results", "speed", "parity", "robustness", "course-stats")}
 
 
 def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
@@ -293,6 +294,10 @@ def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, ben
         new = _replace_between(new, MARKERS["parity"], parity_table(precision_parity(records)))
     if MARKERS["robustness"][0] in new:
         new = _replace_between(new, MARKERS["robustness"], robustness_report(results_dir))
+    if MARKERS["course-stats"][0] in new:
+        stats = Path(results_dir) / "course_stats.json"
+        new = _replace_between(new, MARKERS["course-stats"],
+                               stats_table(json.loads(stats.read_text()) if stats.exists() else None))
     if new != text:
         with atomic_path(readme) as tmp:
             tmp.write_text(new)
