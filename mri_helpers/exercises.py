@@ -148,27 +148,74 @@ def check_twin_count(test_hashes, train_hashes, threshold: int, answer) -> bool:
                     "then count those at most `threshold`")
 
 
-def check_conv_pixel(image: torch.Tensor, kernel: torch.Tensor, row: int, col: int, answer) -> bool:
-    """03: the output of a 3x3 convolution (padding 1, no bias) of ``image`` (H x W) at ``(row, col)``."""
-    if _missing(answer, "`pixel`"):
+def _number(value) -> float | None:
+    """One number from a float or a one-element tensor, else ``None``."""
+    try:
+        return float(torch.as_tensor(value).reshape(()))
+    except (RuntimeError, TypeError, ValueError):
+        return None
+
+
+def _try(function, *args):
+    try:
+        return function(*args), None
+    except NotImplementedError:
+        return None, "write the function in the cell above (replace the raise), then run this cell again"
+
+
+def check_conv_pixel(conv_pixel) -> bool:
+    """03: does ``conv_pixel(image, kernel, row, col)`` give a 3x3 convolution's output (padding 1) at (row, col)?
+
+    It is tried on an image and a kernel of the checker's own, at every position inside the image.
+    """
+    if _missing(conv_pixel, "`conv_pixel`"):
         return False
+    generator = torch.Generator().manual_seed(3)
+    image, kernel = torch.randn(8, 8, generator=generator), torch.randn(3, 3, generator=generator)
     out = nn.functional.conv2d(image[None, None], kernel[None, None], padding=1)[0, 0]
-    ok = math.isclose(float(answer), float(out[row, col]), rel_tol=1e-4, abs_tol=1e-4)
-    hint = ("take the 3x3 patch centred on (row, col), rows row-1 to row+1 and columns col-1 to col+1, "
-            "multiply it by the kernel element by element, and add the nine products")
-    if math.isclose(float(answer), float(out[row - 1, col - 1]), rel_tol=1e-4, abs_tol=1e-4):
-        hint = "that is the output one row up and one column left: centre the patch on (row, col)"
-    return _verdict(ok, hint)
+    for row in range(1, 7):
+        for col in range(1, 7):
+            answer, problem = _try(conv_pixel, image, kernel, row, col)
+            if problem:
+                return _verdict(False, problem)
+            value = _number(answer)
+            if value is None:
+                return _verdict(False, "return one number: the sum of the nine products (.sum())")
+            if not math.isclose(value, float(out[row, col]), rel_tol=1e-4, abs_tol=1e-4):
+                shifted = [float(out[row + d, col + d]) for d in (-1, 1) if 0 <= row + d < 8 and 0 <= col + d < 8]
+                if any(math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-4) for v in shifted):
+                    return _verdict(False, "your patch is one pixel off: centre it on (row, col), "
+                                           "rows row-1 to row+1 and columns col-1 to col+1")
+                return _verdict(False, "take the 3x3 patch centred on (row, col), multiply it by the kernel "
+                                       "element by element, and add the nine products")
+    return _verdict(True, "")
 
 
-def check_pool_window(feature_map: torch.Tensor, row: int, col: int, answer) -> bool:
-    """03: output ``(row, col)`` of a 2x2 max-pool (stride 2) of ``feature_map`` (H x W)."""
-    if _missing(answer, "`pooled`"):
+def check_pool_window(pool_window) -> bool:
+    """03: does ``pool_window(feature_map, r, c)`` give output (r, c) of a 2x2 max-pool with stride 2?
+
+    It is tried on every window of a feature map of the checker's own.
+    """
+    if _missing(pool_window, "`pool_window`"):
         return False
+    feature_map = torch.randn(8, 8, generator=torch.Generator().manual_seed(4))
     out = nn.functional.max_pool2d(feature_map[None, None], kernel_size=2)[0, 0]
-    return _verdict(math.isclose(float(answer), float(out[row, col]), rel_tol=1e-6, abs_tol=1e-6),
-                    "output (row, col) of a 2x2 pool with stride 2 reads rows 2·row and 2·row+1 and columns "
-                    "2·col and 2·col+1 of its input, and keeps the largest of the four")
+    for r in range(4):
+        for c in range(4):
+            answer, problem = _try(pool_window, feature_map, r, c)
+            if problem:
+                return _verdict(False, problem)
+            value = _number(answer)
+            if value is None:
+                return _verdict(False, "return one number: the largest value of the window (.max())")
+            if not math.isclose(value, float(out[r, c]), rel_tol=1e-6, abs_tol=1e-6):
+                window = feature_map[2 * r:2 * r + 2, 2 * c:2 * c + 2]
+                hint = ("output (r, c) reads rows 2·r and 2·r+1 and columns 2·c and 2·c+1 of its input, "
+                        "and keeps the largest of the four")
+                if math.isclose(value, float(window.mean()), rel_tol=1e-6, abs_tol=1e-6):
+                    hint = "that is the window's mean (average pooling): max-pooling keeps the largest value"
+                return _verdict(False, hint)
+    return _verdict(True, "")
 
 
 def check_learn_kernel(learn_kernel) -> bool:
@@ -180,17 +227,23 @@ def check_learn_kernel(learn_kernel) -> bool:
     if _missing(learn_kernel, "`learn_kernel`"):
         return False
     generator = torch.Generator().manual_seed(7)
-    image = nn.functional.avg_pool2d(torch.randn(1, 1, 66, 66, generator=generator), 3, stride=1)  # smooth, 64 x 64
+    image = nn.functional.avg_pool2d(torch.randn(1, 1, 66, 66, generator=generator), 3, stride=1)  # 64 x 64
     hidden = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])  # a Laplacian: it finds blobs
     target = nn.functional.conv2d(image, hidden.view(1, 1, 3, 3), padding=1)
-    try:
-        learned = learn_kernel(image, target)
-    except NotImplementedError:
-        return _verdict(False, "write learn_kernel in the cell above (replace the raise), then run this cell again")
+    learned, problem = _try(learn_kernel, image, target)
+    if problem:
+        return _verdict(False, problem)
+    if learned is None:
+        return _verdict(False, "return the learned kernel at the end of the function")
     learned = torch.as_tensor(learned).detach().reshape(-1)
     if learned.numel() != 9:
         return _verdict(False, f"return the 3x3 kernel (9 numbers), not {learned.numel()} numbers")
     error = float((learned - hidden.reshape(-1)).abs().max())
-    return _verdict(error < 0.02, "start from zeros with requires_grad=True; each step: the loss (mse between "
-                                  "conv2d(image, kernel, padding=1) and the target), zero_grad, backward, step; "
-                                  f"your kernel is still {error:.2f} away at worst: more steps or a larger rate")
+    if not learned.any():
+        hint = "the kernel never moved: give it to the optimiser, and call optimizer.step() after loss.backward()"
+    elif not math.isfinite(error) or error > 0.5:
+        hint = ("the kernel moved, but far from the target: call optimizer.zero_grad() before loss.backward() in "
+                "every step, since backward() adds to the gradients already stored")
+    else:
+        hint = "close, not there yet: more steps, or a larger learning rate"
+    return _verdict(error < 0.02, hint)

@@ -29,8 +29,6 @@ def _said(capsys):
     (lambda a: ex.check_output_shape(build_model("cnn3"), "conv2", 256, a), (64, 128, 128), (64, 256, 256)),
     (lambda a: ex.check_discordant([0, 0, 0, 1], [0, 0, 1, 1], [0, 1, 0, 0], a), (2, 1), (3, 1)),
     (lambda a: ex.check_wilson(498, 655, a), (0.7259, 0.7914), (0.7276, 0.7930)),
-    (lambda a: ex.check_conv_pixel(IMAGE, SOBEL, 1, 1, a), 8.0, 6.0),
-    (lambda a: ex.check_pool_window(IMAGE, 1, 1, a), 15.0, 10.0),
 ])
 def test_right_answers_pass_and_wrong_ones_get_a_hint(call, right, wrong, capsys):
     assert call(right) is True and _said(capsys) == "✓ correct"
@@ -71,14 +69,38 @@ def test_receptive_field_of_every_model():
         "cnn0": 46, "cnn1": 46, "cnn2": 94, "cnn3": 94, "bestnet": 134}
 
 
-def test_conv_checker_recognises_a_patch_off_by_one(capsys):
+def conv_pixel(image, kernel, row, col):
+    return (image[row - 1:row + 2, col - 1:col + 2] * kernel).sum()
+
+
+def pool_window(feature_map, r, c):
+    return feature_map[2 * r:2 * r + 2, 2 * c:2 * c + 2].max()
+
+
+def test_conv_pixel_is_worked_by_hand_and_checked_everywhere(capsys):
     # by hand at (1, 1): rows 0-2, columns 0-2 of x = [[0, 1, 2], [4, 5, 6], [8, 9, 10]] against Sobel's
     # [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]: (2 - 0) + 2 * (6 - 4) + (10 - 8) = 8
-    assert ex.check_conv_pixel(IMAGE, SOBEL, 1, 1, 8.0) is True
-    capsys.readouterr()
-    # the output at (0, 0), one row up and one column left (zero padding around it): 2 * 1 + 5 = 7
-    assert ex.check_conv_pixel(IMAGE, SOBEL, 1, 1, 7.0) is False
-    assert "centre the patch on (row, col)" in _said(capsys)
+    assert float(conv_pixel(IMAGE, SOBEL, 1, 1)) == 8.0
+    assert ex.check_conv_pixel(conv_pixel) is True and _said(capsys) == "✓ correct"
+    for wrong, hint in ((lambda im, k, r, c: (im[r:r + 3, c:c + 3] * k).sum(), "one pixel off"),
+                        (lambda im, k, r, c: im[r - 1:r + 2, c - 1:c + 2] * k, "return one number"),
+                        (lambda im, k, r, c: (im[r - 1:r + 2, c - 1:c + 2] @ k).sum(), "multiply it by the kernel"),
+                        (None, "set `conv_pixel`")):
+        assert ex.check_conv_pixel(wrong) is False and hint in _said(capsys)
+
+
+def test_pool_window_is_checked_on_every_window(capsys):
+    assert float(pool_window(IMAGE, 1, 1)) == 15.0  # rows 2-3, columns 2-3: 10, 11, 14, 15
+    assert ex.check_pool_window(pool_window) is True and _said(capsys) == "✓ correct"
+    for wrong, hint in ((lambda m, r, c: m[2 * r, 2 * c], "keeps the largest of the four"),  # right by luck at times
+                        (lambda m, r, c: m[r:r + 2, c:c + 2].max(), "rows 2·r and 2·r+1"),
+                        (lambda m, r, c: m[2 * r:2 * r + 2, 2 * c:2 * c + 2].mean(), "average pooling")):
+        assert ex.check_pool_window(wrong) is False and hint in _said(capsys)
+
+    def stub(feature_map, r, c):
+        raise NotImplementedError("Output (r, c) of a 2x2 max-pool")
+
+    assert ex.check_pool_window(stub) is False and "replace the raise" in _said(capsys)
 
 
 def test_learn_kernel_checker_runs_the_students_function(capsys):
@@ -99,6 +121,7 @@ def test_learn_kernel_checker_runs_the_students_function(capsys):
         raise NotImplementedError("Learn the kernel")
 
     assert ex.check_learn_kernel(learn_kernel) is True and _said(capsys) == "✓ correct"
-    assert ex.check_learn_kernel(never_steps) is False and "zero_grad, backward, step" in _said(capsys)
+    assert ex.check_learn_kernel(never_steps) is False and "call optimizer.step() after" in _said(capsys)
     assert ex.check_learn_kernel(stub) is False and "replace the raise" in _said(capsys)
     assert ex.check_learn_kernel(lambda i, t: torch.zeros(2, 2)) is False and "9 numbers" in _said(capsys)
+    assert ex.check_learn_kernel(lambda i, t: None) is False and "return the learned kernel" in _said(capsys)
