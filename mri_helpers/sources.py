@@ -98,7 +98,9 @@ def banner(source: str, root: Path) -> str:
             "*** SYNTHETIC DATA: results below are on generated phantoms, not real MRI. "
             "Run 'make data' or set MRI_DATA_DIR for the real dataset. ***"
         )
-    return f"Real data: the Kaggle Brain Tumor MRI dataset in '{root.name}/'."
+    return (f"Real data: the Brain Tumor MRI dataset (Kaggle, version 1) in '{root.name}/'. The course's committed "
+            "numbers come from a 224-px copy, darker and lower in contrast than Kaggle's files: a download from "
+            "Kaggle gives other numbers.")
 
 
 def find_classes(split_dir: Path) -> list[str]:

@@ -230,6 +230,8 @@ def test_discovery_order(small_root, monkeypatch, tmp_path):
     (tmp_path / "data" / "brain-tumor-mri").mkdir()
     assert S.resolve_data_dir() == tmp_path / "data" / "brain-tumor-mri"
     assert S.source_of(tmp_path / "data" / "brain-tumor-mri") == "real"
+    said = S.banner("real", tmp_path / "data" / "brain-tumor-mri")  # says which copy the committed numbers used
+    assert "version 1" in said and "224-px copy" in said and "'brain-tumor-mri/'" in said and "\n" not in said
 
 
 def test_kaggle_input_comes_after_the_environment_and_before_the_download(small_root, monkeypatch, tmp_path):
