@@ -156,11 +156,25 @@ def _number(value) -> float | None:
         return None
 
 
-def _try(function, *args):
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        return None, "write the function in the cell above (replace the raise), then run this cell again"
+STUB = "write the function in the cell above (replace the raise), then run this cell again"
+
+
+def _first_mismatch(function, args_at, expected: torch.Tensor, how_to_return: str):
+    """Call ``function(*args_at(position))`` at every position of ``expected``.
+
+    Returns ``None`` when every answer agrees, a hint when the function is still a stub or
+    does not return one number, else the first wrong ``(position, value)``.
+    """
+    for position in np.ndindex(*expected.shape):
+        try:
+            value = _number(function(*args_at(position)))
+        except NotImplementedError:
+            return STUB
+        if value is None:
+            return how_to_return
+        if not math.isclose(value, float(expected[position]), rel_tol=1e-4, abs_tol=1e-4):
+            return position, value
+    return None
 
 
 def check_conv_pixel(conv_pixel) -> bool:
@@ -173,22 +187,18 @@ def check_conv_pixel(conv_pixel) -> bool:
     generator = torch.Generator().manual_seed(3)
     image, kernel = torch.randn(8, 8, generator=generator), torch.randn(3, 3, generator=generator)
     out = nn.functional.conv2d(image[None, None], kernel[None, None], padding=1)[0, 0]
-    for row in range(1, 7):
-        for col in range(1, 7):
-            answer, problem = _try(conv_pixel, image, kernel, row, col)
-            if problem:
-                return _verdict(False, problem)
-            value = _number(answer)
-            if value is None:
-                return _verdict(False, "return one number: the sum of the nine products (.sum())")
-            if not math.isclose(value, float(out[row, col]), rel_tol=1e-4, abs_tol=1e-4):
-                shifted = [float(out[row + d, col + d]) for d in (-1, 1) if 0 <= row + d < 8 and 0 <= col + d < 8]
-                if any(math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-4) for v in shifted):
-                    return _verdict(False, "your patch is one pixel off: centre it on (row, col), "
-                                           "rows row-1 to row+1 and columns col-1 to col+1")
-                return _verdict(False, "take the 3x3 patch centred on (row, col), multiply it by the kernel "
-                                       "element by element, and add the nine products")
-    return _verdict(True, "")
+    found = _first_mismatch(conv_pixel, lambda p: (image, kernel, p[0] + 1, p[1] + 1), out[1:-1, 1:-1],
+                            "return one number: the sum of the nine products (.sum())")
+    if found is None or isinstance(found, str):
+        return _verdict(found is None, found or "")
+    (i, j), value = found
+    row, col = i + 1, j + 1  # the positions inside the image start at (1, 1)
+    shifted = [float(out[row + d, col + d]) for d in (-1, 1)]
+    if any(math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-4) for v in shifted):
+        return _verdict(False, "your patch is one pixel off: centre it on (row, col), "
+                               "rows row-1 to row+1 and columns col-1 to col+1")
+    return _verdict(False, "take the 3x3 patch centred on (row, col), multiply it by the kernel "
+                           "element by element, and add the nine products")
 
 
 def check_pool_window(pool_window) -> bool:
@@ -200,22 +210,15 @@ def check_pool_window(pool_window) -> bool:
         return False
     feature_map = torch.randn(8, 8, generator=torch.Generator().manual_seed(4))
     out = nn.functional.max_pool2d(feature_map[None, None], kernel_size=2)[0, 0]
-    for r in range(4):
-        for c in range(4):
-            answer, problem = _try(pool_window, feature_map, r, c)
-            if problem:
-                return _verdict(False, problem)
-            value = _number(answer)
-            if value is None:
-                return _verdict(False, "return one number: the largest value of the window (.max())")
-            if not math.isclose(value, float(out[r, c]), rel_tol=1e-6, abs_tol=1e-6):
-                window = feature_map[2 * r:2 * r + 2, 2 * c:2 * c + 2]
-                hint = ("output (r, c) reads rows 2·r and 2·r+1 and columns 2·c and 2·c+1 of its input, "
-                        "and keeps the largest of the four")
-                if math.isclose(value, float(window.mean()), rel_tol=1e-6, abs_tol=1e-6):
-                    hint = "that is the window's mean (average pooling): max-pooling keeps the largest value"
-                return _verdict(False, hint)
-    return _verdict(True, "")
+    found = _first_mismatch(pool_window, lambda p: (feature_map, *p), out,
+                            "return one number: the largest value of the window (.max())")
+    if found is None or isinstance(found, str):
+        return _verdict(found is None, found or "")
+    (r, c), value = found
+    if math.isclose(value, float(feature_map[2 * r:2 * r + 2, 2 * c:2 * c + 2].mean()), rel_tol=1e-4, abs_tol=1e-4):
+        return _verdict(False, "that is the window's mean (average pooling): max-pooling keeps the largest value")
+    return _verdict(False, "output (r, c) reads rows 2·r and 2·r+1 and columns 2·c and 2·c+1 of its input, "
+                           "and keeps the largest of the four")
 
 
 def check_learn_kernel(learn_kernel) -> bool:
@@ -230,9 +233,10 @@ def check_learn_kernel(learn_kernel) -> bool:
     image = nn.functional.avg_pool2d(torch.randn(1, 1, 66, 66, generator=generator), 3, stride=1)  # 64 x 64
     hidden = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])  # a Laplacian: it finds blobs
     target = nn.functional.conv2d(image, hidden.view(1, 1, 3, 3), padding=1)
-    learned, problem = _try(learn_kernel, image, target)
-    if problem:
-        return _verdict(False, problem)
+    try:
+        learned = learn_kernel(image, target)
+    except NotImplementedError:
+        return _verdict(False, STUB)
     if learned is None:
         return _verdict(False, "return the learned kernel at the end of the function")
     learned = torch.as_tensor(learned).detach().reshape(-1)
