@@ -64,8 +64,6 @@ def autocast(precision: str, device: torch.device):
     """
     if precision == "fp32":
         return contextlib.nullcontext()
-    if precision == "fp16" and device.type == "cpu":
-        raise ValueError("fp16 needs a GPU; on a CPU use bf16 (fast only with AMX) or fp32.")
     return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
 
 
@@ -98,7 +96,8 @@ class Trainer:
         self.recipe, self.seed, self.prepare = recipe, seed, prepare
         self.meta = dict(meta or {})
         self.precision = "fp32" if recipe.precision == "auto" else recipe.precision
-        autocast(self.precision, self.device)  # refuses fp16 on a CPU now rather than at the first step
+        if self.precision == "fp16" and self.device.type == "cpu":
+            raise ValueError("fp16 needs a GPU; on a CPU use bf16 (fast only with AMX) or fp32.")
         if channels_last is None:
             self.memory_format = memory_format(self.device)
         else:

@@ -61,3 +61,5 @@ def test_course_trains_its_variant_with_its_own_seed_and_tables_it(small_root, m
     assert c.runs() == {}  # a one-epoch recipe is not the course's: no table row
     table = c.table(names=["cnn0"])
     assert table.splitlines()[0].startswith("| model |") and len(table.splitlines()) == 2
+    new = c.train("cnn0_fast", replace(c.recipe, lr=1e-3, epochs=1, batch_size=16), model="cnn0")  # an exercise's name
+    assert new.record["name"] == "cnn0_fast" and new.record["model"] == "cnn0" and new.record["recipe"]["lr"] == 1e-3

@@ -2,8 +2,8 @@
 
 It finds the data, decodes it at the recipe's image size, picks the output folders and
 prints which data is in use. The :class:`Course` it returns remembers the seed and the
-quick flag, so a notebook trains, tables and saves with one short call each
-(``course.train()``, ``course.table()``, ``course.save(fig, "name.png")``).
+quick flag, so a notebook trains, reloads and tables with one short call each
+(``course.train()``, ``course.look_at("cnn3")``, ``course.table()``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..datasets import Datasets, load_datasets, make_loaders
-from ..plots import save_figure
+from ..datasets import Datasets, load_datasets
 from ..recipes import VARIANTS, Recipe, Variant
 from ..sources import banner
 from .files import OutputDirs, output_dirs, write_json
@@ -60,24 +59,19 @@ class Course:
     def variants(self) -> dict[str, Variant]:
         return course_variants(self.quick)
 
-    def loaders(self, batch_size: int | None = None):
-        """Train (raw, shuffled), validation and test loaders at the recipe's batch size."""
-        return make_loaders(self.data, batch_size or self.recipe.batch_size)
-
     def train(self, name: str | None = None, recipe: Recipe | None = None, seed: int | None = None,
               model: str | None = None, options: dict | None = None) -> Result:
         """Train (or reload) the variant ``name`` (default: this notebook's), evaluate it and file its record.
 
-        ``recipe``, ``seed``, ``model`` and ``options`` default to the variant's and this notebook's;
-        a name that is no variant yet (an exercise's) needs its ``model``.
+        The recipe defaults to this notebook's for its own variant (with setup's image size),
+        to the course's for another variant, and to this notebook's for a new name (an
+        exercise's, which also needs its ``model``); ``model`` and ``options`` to the variant's.
         """
         name = name or self.name
-        variant = self.variants.get(name) or Variant(model or name, recipe or self.recipe)
-        if name == self.name:
-            variant = replace(variant, recipe=self.recipe)  # with setup's image size, if it changed it
-        return train_and_evaluate(name, self.data, self.out, recipe or variant.recipe,
-                                  seed=self.seed if seed is None else seed, model=model or variant.model,
-                                  options=variant.options if options is None else options)
+        if recipe is None:
+            recipe = self.variants[name].recipe if name != self.name and name in self.variants else self.recipe
+        return train_and_evaluate(name, self.data, self.out, recipe, seed=self.seed if seed is None else seed,
+                                  model=model, options=options)
 
     def data_for(self, name: str) -> Datasets:
         """The data at the image size the variant ``name`` trains at (loaded once per size)."""
@@ -88,14 +82,13 @@ class Course:
             self._data_by_size[size] = load_datasets(self.data_dir, image_size=size)
         return self._data_by_size[size]
 
-    def look_at(self, name: str | None = None, data: Datasets | None = None):
+    def look_at(self, name: str | None = None):
         """The trained model ``name`` (default: this notebook's), or a brief stand-in: ``(model, meta)``.
 
-        ``data`` defaults to this notebook's data for its own variant, else to the data at the
-        size ``name`` trains at.
+        It is looked at on this notebook's data for its own variant, else at the size ``name`` trains at.
         """
         name = name or self.name
-        data = data or (self.data if name == self.name else self.data_for(name))
+        data = self.data if name == self.name else self.data_for(name)
         recipe = replace(self.variants[name].recipe, image_size=data.image_size)
         return load_or_train_briefly(name, data, self.out, self.seed, recipe)
 
@@ -114,10 +107,6 @@ class Course:
     def table(self, names=None) -> str:
         """The results table of the runs filed so far (every seed), beside the original project's numbers."""
         return results_table(self.runs(names), twins(self.out.results), self.seed)
-
-    def save(self, fig, filename: str) -> None:
-        """Save a figure into this pass's figure folder."""
-        save_figure(fig, self.figures, filename)
 
     def write_result(self, filename: str, result: dict) -> Path:
         """Write ``result`` as JSON into this pass's results folder (notebook 09's leakage audit)."""

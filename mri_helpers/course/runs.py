@@ -144,8 +144,13 @@ def plan(name: str, data: Datasets, out: OutputDirs, recipe: Recipe | None = Non
     """
     variant = VARIANTS.get(name)
     model_name = model or (variant.model if variant else name)
-    options = dict(variant.options if variant and options is None else options or {})
-    recipe = recipe or variant.recipe
+    if options is None:
+        options = variant.options if variant else {}
+    options = dict(options)
+    if recipe is None:
+        if variant is None:
+            raise ValueError(f"'{name}' is no course model or variant: pass its recipe and model.")
+        recipe = variant.recipe
     if recipe.image_size != data.image_size:
         raise ValueError(f"The recipe asks for {recipe.image_size}-px images but the data is {data.image_size} px: "
                          f"load_datasets(image_size={recipe.image_size}) or change the recipe.")
