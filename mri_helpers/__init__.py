@@ -7,8 +7,8 @@ The lesson code, one module per idea, what the notebooks teach:
 * ``transforms``: augmentation, one function per operation; ``shifts``: the same operations as test shifts;
 * ``datasets``, ``cache``, ``sources``, ``synthetic``: the data, decoded once, and the phantoms;
 * ``metrics``, ``stats``: evaluation, intervals and paired tests;
-* ``dropout``, ``hooks``, ``gradcam``, ``leakage``: the lessons of notebooks 02, 08, 11 and 09
-  (notebook 03's convolution needs only torch);
+* ``dropout``, ``hooks``, ``gradcam``, ``leakage``: the lessons of notebooks 06, 08, 11 and 09
+  (notebook 02's convolution needs only torch);
 * ``plots``, ``widgets``, ``exercises``: figures, interactive explorers and the exercises' checkers.
 
 :mod:`mri_helpers.course` holds the course's own machinery (runs and their records, tables,

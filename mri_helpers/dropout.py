@@ -1,4 +1,4 @@
-"""Dropout, measured: what it does to the outputs of a layer (notebook 02)."""
+"""Dropout, measured: what it does to the outputs of a layer (notebook 06)."""
 
 from __future__ import annotations
 

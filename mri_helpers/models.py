@@ -1,11 +1,11 @@
 """The course's models: CNN0-CNN3 from the original project, and BestNet, this course's own.
 
-Each is written the way notebook 04 writes CNN0: ``__init__`` names the layers, ``forward``
+Each is written the way notebook 03 writes CNN0: ``__init__`` names the layers, ``forward``
 says the order the data flows through them, and the comments give each output's shape for
 a 256-px scan (batch size N). A block is a 3x3 convolution (padding 1, so the size is
 kept), a ReLU and a 2x2 max-pool (which halves height and width). CNN0-CNN3 differ only in
 width (more filters, CNN1), depth (a fifth block, CNN2) and capacity (a wide head, CNN3),
-which is the lesson of notebooks 04-07.
+which is the lesson of notebooks 03-07.
 
 :class:`BestNet` is the course's own design (notebook 10): batch normalisation after every
 convolution and global average pooling instead of a flattened head.

@@ -63,7 +63,7 @@ class Variant:
     recipe: Recipe
     options: dict = field(default_factory=dict)  # keyword arguments of the model (BestNet's batch_norm, standardize)
     change: str = ""  # what it changes from the model's course recipe, in words
-    group: str = "course"  # "course" (a model of notebooks 04-10), "ablation" (10) or "remedy" (13)
+    group: str = "course"  # "course" (a model of notebooks 03-10), "ablation" (10) or "remedy" (13)
 
 
 BEST = RECIPES["bestnet"]

@@ -1,4 +1,4 @@
-"""The training loop of notebook 04, in one class: :class:`Trainer`.
+"""The training loop of notebook 03, in one class: :class:`Trainer`.
 
 ``fit`` is the loop the notebook writes by hand (a training step per batch, then
 validation), plus what a real run needs: a checkpoint after every epoch, and resuming

@@ -12,7 +12,7 @@ from mri_helpers.course.runs import architecture, layers
 from mri_helpers.models import CNN0, build_model
 
 PACKAGE = Path(mri_helpers.__file__).parent
-STUDENT = sorted(p for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+STUDENT = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__main__.py" and "course" not in p.relative_to(PACKAGE).parts)
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,78 @@
+"""Checkers for numbers a student works out from an architecture: scales, parameters, fields, shapes."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..hooks import capture
+from ..models import build_model, layer_parameters
+from .verdict import missing, verdict
+
+
+def check_dropout_scale(p: float, answer) -> bool:
+    """06: by what factor does ``nn.Dropout(p)`` scale the values it keeps in training?"""
+    if missing(answer, "`scale`"):
+        return False
+    return verdict(math.isclose(float(answer), 1 / (1 - p), rel_tol=1e-6),
+                    "the kept values are scaled so that the *expected* sum stays the same as without dropout")
+
+
+def check_parameter_count(model_name: str, layer: str, answer, image_size: int = 256) -> bool:
+    """04/07: how many parameters (weights and biases) does ``layer`` of a course model have?"""
+    if missing(answer, "`count`"):
+        return False
+    true = layer_parameters(build_model(model_name, image_size=image_size))[layer]
+    hint = ("a Conv2d has out x in x kH x kW weights plus one bias per output channel; "
+            "a Linear has out x in weights plus out biases")
+    if int(answer) == true - sum(p.numel() for n, p in build_model(model_name, image_size=image_size).named_parameters()
+                                 if n == f"{layer}.bias"):
+        hint = "close: you counted the weights, now add the biases"
+    return verdict(int(answer) == true, hint)
+
+
+def receptive_field(model: nn.Module) -> int:
+    """Side in pixels of the input patch that one position of the last feature map sees.
+
+    Walks the convolutions and poolings in the order they run (traced with hooks):
+    each layer with kernel ``k`` widens the field by ``(k - 1)`` times the product of the
+    strides before it.
+    """
+    order: list[nn.Module] = []
+    handles = [m.register_forward_hook(lambda m, i, o: order.append(m)) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.MaxPool2d))]
+    try:
+        with torch.no_grad():  # any size that survives five halvings will do
+            model.eval().features(torch.zeros(1, model.convs[0].in_channels, 64, 64))
+    finally:
+        for h in handles:
+            h.remove()
+    field, jump = 1, 1
+    for m in order:
+        k = m.kernel_size[0] if isinstance(m.kernel_size, tuple) else m.kernel_size
+        s = m.stride[0] if isinstance(m.stride, tuple) else m.stride
+        field += (k - 1) * jump
+        jump *= s
+    return field
+
+
+def check_receptive_field(model_name: str, answer) -> bool:
+    """05: the receptive field of one position of a model's last feature map (after its last block)."""
+    if missing(answer, "`field`"):
+        return False
+    return verdict(int(answer) == receptive_field(build_model(model_name)),
+                    "start at 1 pixel; a 3x3 conv adds 2 x (product of the strides so far), "
+                    "a 2x2 pool adds 1 x that product and then doubles it")
+
+
+def check_output_shape(model: nn.Module, layer: str, image_size: int, answer) -> bool:
+    """08: the output shape (channels, height, width) of ``layer`` for one image."""
+    if missing(answer, "`shape`"):
+        return False
+    with capture(model, [layer]) as out, torch.no_grad():
+        model.eval()(torch.zeros(1, model.convs[0].in_channels, image_size, image_size))
+    true = tuple(out[layer].shape[1:])
+    return verdict(tuple(answer) == true, "padding 1 keeps a 3x3 convolution's size; each 2x2 pool halves it; "
+                                           "the channels are the conv's out_channels")

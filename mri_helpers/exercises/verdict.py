@@ -1,0 +1,59 @@
+"""How every checker answers: ✓, or a hint and never the answer (and in CI, an error)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import torch
+
+
+class ExerciseError(AssertionError):
+    """A solution in the instructor edition no longer passes its checker."""
+
+
+def verdict(ok: bool, hint: str) -> bool:
+    if ok:
+        print("✓ correct")
+    else:
+        print(f"✗ not yet: {hint}")
+        if os.environ.get("MRI_EXERCISES_STRICT") == "1":
+            raise ExerciseError(f"exercise check failed: {hint}")
+    return ok
+
+
+def missing(answer, what: str) -> bool:
+    if answer is None:
+        verdict(False, f"set {what} in the cell above, then run this cell again")
+        return True
+    return False
+
+
+def number(value) -> float | None:
+    """One number from a float or a one-element tensor, else ``None``."""
+    try:
+        return float(torch.as_tensor(value).reshape(()))
+    except (RuntimeError, TypeError, ValueError):
+        return None
+
+
+STUB = "write the function in the cell above (replace the raise), then run this cell again"
+
+
+def first_mismatch(function, args_at, expected: torch.Tensor, how_to_return: str):
+    """Call ``function(*args_at(position))`` at every position of ``expected``.
+
+    Returns ``None`` when every answer agrees, a hint when the function is still a stub or
+    does not return one number, else the first wrong ``(position, value)``.
+    """
+    for position in np.ndindex(*expected.shape):
+        try:
+            value = number(function(*args_at(position)))
+        except NotImplementedError:
+            return STUB
+        if value is None:
+            return how_to_return
+        if not math.isclose(value, float(expected[position]), rel_tol=1e-4, abs_tol=1e-4):
+            return position, value
+    return None
