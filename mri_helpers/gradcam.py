@@ -4,8 +4,9 @@ Grad-CAM (Selvaraju et al., 2017) takes the feature maps of a late convolutional
 layer, weighs each map by how much the class score rises when that map rises (the
 gradient, averaged over the map), sums the weighted maps and keeps the positive part.
 The result is a coarse map, as small as that layer's maps, which is stretched back to
-the image size. We use Captum's implementation (``LayerGradCam``) rather than our own:
-notebook 08 already shows how hooks read a layer's output.
+the image size. We use Captum's implementation (``LayerGradCam``); notebook 11 has the
+student write the same map by hand, with a forward and a backward hook, and checks it
+against Captum's.
 
 A heatmap shows where the model found evidence for a class, not where the tumour is:
 it is not a segmentation. It is also only a hint: :func:`border_sensitivity` tests one

@@ -18,7 +18,12 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def _check_size(image_size: int, pools: int) -> int:
+def pooled_side(image_size: int, pools: int) -> int:
+    """The side of the maps after ``pools`` 2x2 max-pools: each halves it (256 -> 16 after four).
+
+    A size that does not halve evenly that often gets a one-line error instead of a shape
+    mismatch deep inside ``fc1``.
+    """
     if image_size <= 0 or image_size % 2**pools:
         raise ValueError(f"image_size must be a positive multiple of {2**pools} for {pools} pooling blocks, "
                          f"got {image_size}: try 256.")
@@ -34,7 +39,7 @@ class CNN0(nn.Module):
 
     def __init__(self, num_classes: int = 4, image_size: int = 256):
         super().__init__()
-        side = _check_size(image_size, 4)  # four pools: 256 -> 16
+        side = pooled_side(image_size, 4)  # four pools: 256 -> 16
         c1, c2, c3, c4 = self.widths
         self.conv1 = nn.Conv2d(3, c1, kernel_size=3, padding=1)
         self.relu1 = nn.ReLU()  # a layer of its own, not torch.relu, so hooks and Grad-CAM can read it
@@ -90,7 +95,7 @@ class CNN2(nn.Module):
 
     def __init__(self, num_classes: int = 4, image_size: int = 256):
         super().__init__()
-        side = _check_size(image_size, 5)  # five pools: 256 -> 8
+        side = pooled_side(image_size, 5)  # five pools: 256 -> 8
         c1, c2, c3, c4, c5 = self.widths
         self.conv1 = nn.Conv2d(3, c1, kernel_size=3, padding=1)
         self.relu1 = nn.ReLU()

@@ -9,7 +9,8 @@ functions put the uncertainty next to every number the course shows:
 * :func:`mcnemar`: the exact McNemar test for two models scored on the *same* images. It
   looks only at the images where exactly one model is right: if the models were equally
   good, each of those would be equally likely to favour either model (a fair coin);
-* :func:`spread`: the mean and standard deviation of one score across seeds.
+* :func:`spread`: the mean and standard deviation of one score across seeds;
+* :func:`holm`: Holm's step-down correction, for many tests at once (the appendix, notebook 14).
 
 Both tests come from :mod:`scipy.stats` (``binomtest``); this module only says which
 numbers to feed it, which is the part worth learning.
@@ -106,3 +107,14 @@ def paired_over_seeds(a, b) -> float:
     if np.allclose(a - b, (a - b)[0]):
         return 1.0 if np.isclose((a - b)[0], 0) else float("nan")
     return float(ttest_rel(a, b).pvalue)
+
+
+def holm(p_values) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order the tests were given."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    adjusted, running = np.empty(m), 0.0
+    for rank, i in enumerate(np.argsort(p)):  # the smallest p first
+        running = max(running, (m - rank) * p[i])  # times m, then m - 1, ...; never below the one before
+        adjusted[i] = min(1.0, running)  # a probability: at most 1
+    return adjusted.tolist()

@@ -9,9 +9,10 @@ from one. Three small pieces keep the loop plain, each named for what it does:
 * :meth:`Trainer.save_checkpoint` and :meth:`Trainer.restore`: everything a run needs to go on
   exactly where it stopped, random-number state included.
 
-The optimiser, loss and schedule come from the :class:`~mri_helpers.recipes.Recipe`, so a
-checkpoint reloaded for more training gets the same ones. It follows the spirit of the
-original project's ``Architecture`` class and of dvgodoy's *PyTorch Step by Step*.
+The optimiser (:func:`make_optimizer`), schedule (:func:`make_schedule`) and loss come from
+the :class:`~mri_helpers.recipes.Recipe`, so a checkpoint reloaded for more training gets the
+same ones. It follows the spirit of the original project's ``Architecture`` class and of
+dvgodoy's *PyTorch Step by Step*.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     if recipe.weight_decay:
         return torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     return torch.optim.Adam(model.parameters(), lr=recipe.lr)
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, recipe: Recipe,
+                  total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR | None:
+    """The one-cycle schedule, when the recipe asks for it: up to ``recipe.lr``, then down, step by step."""
+    if not recipe.one_cycle:
+        return None
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=total_steps)
 
 
 class Trainer:
@@ -193,10 +202,9 @@ class Trainer:
         return x.contiguous(memory_format=self.memory_format), y.to(self.device, non_blocking=True)
 
     def make_schedule(self, total_steps: int) -> None:
-        """The one-cycle schedule, when the recipe asks for it: up to ``recipe.lr``, then down, step by step."""
-        if self.recipe.one_cycle and self.scheduler is None:
-            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=self.recipe.lr,
-                                                                 total_steps=total_steps)
+        """Make the recipe's schedule (:func:`make_schedule`) over ``total_steps`` steps, once."""
+        if self.scheduler is None:
+            self.scheduler = make_schedule(self.optimizer, self.recipe, total_steps)
 
     def resume(self, checkpoint: str | os.PathLike | None) -> None:
         """Go on where this run stopped, if ``checkpoint`` exists; seed torch for a run that starts now."""

@@ -112,3 +112,24 @@ def test_course_student_edition_keeps_no_solution_code(path):
         kept = [line for line in code if not line.endswith(" = None")]
         assert len([line for line in kept if line.startswith("def ")]) == len(functions)
         assert all(line.startswith("def ") or "NotImplementedError" in line or '"""' in line for line in kept), kept
+
+
+def test_a_class_keeps_its_methods_as_stubs_and_its_attributes_as_none():
+    source = ('# Write CNN1: CNN0 with more filters.\n'
+              'class CNN1(CNN0):\n    """Wider."""\n\n    widths = (4, 8, 16, 16)\n    hidden = 64\n\n'
+              '    def forward(self, x):\n        """Run the blocks, then the head."""\n        return self.fc2(x)\n')
+    out = editions.stub(source)
+    assert "(4, 8, 16, 16)" not in out and "return self.fc2" not in out
+    assert "    widths = None\n    hidden = None" in out
+    assert "    def forward(self, x):\n        \"\"\"Run the blocks, then the head.\"\"\"\n" \
+           "        raise NotImplementedError('Run the blocks, then the head.')" in out
+    namespace = {"CNN0": object}
+    exec(out, namespace)
+    with pytest.raises(NotImplementedError, match="Run the blocks"):
+        namespace["CNN1"]().forward(None)
+
+
+def test_answer_cells_are_left_out_of_the_student_edition():
+    nb = new_notebook(cells=[new_markdown_cell("## Questions\n1. Why?"),
+                             new_markdown_cell("**Answers.** 1. Because.", metadata={"tags": ["answer"]})])
+    assert [c.source for c in editions.student_notebook(nb).cells] == ["## Questions\n1. Why?"]

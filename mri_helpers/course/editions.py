@@ -3,10 +3,11 @@
 The committed notebooks are the instructor edition: every exercise's solution is in a
 code cell tagged ``solution``. ``make student`` writes a copy of the course in which each
 solution cell becomes a stub: the task (the cell's leading comment lines) is kept, a
-function keeps its signature and docstring and raises ``NotImplementedError``, and every
+function or method keeps its signature and docstring and raises ``NotImplementedError``, and every
 other name the solution assigns is set to ``None``, so the checker cell that follows
 prints a hint instead of failing, and every other cell still runs. The student edition
-carries no outputs, so no answer can leak through a printed result.
+carries no outputs, so no answer can leak through a printed result, and no cell tagged
+``answer`` (the instructor's answers to the questions).
 
 ``make slides`` turns each notebook into a reveal.js deck with nbconvert. The slide
 layout is derived from the headings, so no cell needs hand-kept metadata: a ``#`` or
@@ -27,6 +28,7 @@ import nbformat
 from .files import atomic_path
 
 SOLUTION = "solution"
+ANSWER = "answer"  # a cell with the answers to a notebook's questions: the instructor edition only
 WIDGET = "application/vnd.jupyter.widget-view+json"
 # figures fill most of the slide's height whatever size they were saved at
 SLIDE_CSS = (".reveal .jp-RenderedImage img, .reveal .output_png img "
@@ -48,12 +50,30 @@ def solution_names(source: str) -> list[str]:
     return names
 
 
+def _docstring_end(node) -> int:
+    """The last line of ``node``'s docstring, or the line before its body when it has none."""
+    first = node.body[0]
+    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+        and isinstance(first.value.value, str)
+    return first.end_lineno if has_doc else first.lineno - 1
+
+
+def _function_stub(function: ast.FunctionDef, lines: list[str], task: str) -> list[str]:
+    """``function``'s signature and docstring, then ``raise NotImplementedError`` with the task in one line."""
+    todo = (ast.get_docstring(function) or task or function.name).splitlines()[0]
+    indent = " " * function.body[0].col_offset
+    return [*lines[function.lineno - 1 - len(function.decorator_list):_docstring_end(function)],
+            f"{indent}raise NotImplementedError({todo!r})", ""]
+
+
 def stub(source: str) -> str:
     """The student's version of a solution cell: its task, and a stub for each answer.
 
     A function the solution defines keeps its signature and docstring, and its body becomes
-    ``raise NotImplementedError`` with the task in one line; every other name it assigns
-    is set to ``None``. Either way, the checker cell that follows prints a hint.
+    ``raise NotImplementedError`` with the task in one line. A class keeps its line and
+    docstring; each of its methods becomes such a stub, and each class attribute ``None``.
+    Every other name the solution assigns is set to ``None``. Either way, the checker cell
+    that follows prints a hint.
     """
     lines = source.splitlines()
     task = []
@@ -61,30 +81,39 @@ def stub(source: str) -> str:
         if not line.startswith("#"):
             break
         task.append(line)
+    first_task = task[0].lstrip("# ") if task else ""
     names = solution_names(source)
     if not names:
         raise ValueError("A solution cell must assign its answer to a name, for its checker to read: "
                          + (lines[0] if lines else "(empty cell)"))
-    functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
-    out = list(task)
-    for function in functions:
-        first = function.body[0]
-        has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
-            and isinstance(first.value.value, str)
-        end = first.end_lineno if has_doc else first.lineno - 1
-        todo = (ast.get_docstring(function) or (task[0].lstrip("# ") if task else function.name)).splitlines()[0]
-        indent = " " * first.col_offset
-        out += [*lines[function.lineno - 1 - len(function.decorator_list):end],
-                f"{indent}raise NotImplementedError({todo!r})", ""]
-    others = [name for name in names if name not in {f.name for f in functions}]
+    body = ast.parse(source).body
+    out, defined = list(task), set()
+    for node in body:
+        if isinstance(node, ast.FunctionDef):
+            out += _function_stub(node, lines, first_task)
+        elif isinstance(node, ast.ClassDef):
+            out += lines[node.lineno - 1 - len(node.decorator_list):_docstring_end(node)]
+            indent = " " * node.body[0].col_offset
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    out += ["", *_function_stub(item, lines, first_task)]
+                elif isinstance(item, (ast.Assign, ast.AnnAssign)):
+                    targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                    out += [f"{indent}{t.id} = None" for t in targets if isinstance(t, ast.Name)]
+            out.append("")
+        else:
+            continue
+        defined.add(node.name)
+    others = [name for name in names if name not in defined]
     if others:
         out += ["# Your code here. Replace each None, then run the check below.", *(f"{n} = None" for n in others)]
     return "\n".join(out).rstrip()
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` with every solution stubbed and every output removed."""
+    """A copy of ``nb`` with every solution stubbed, every answer cell and every output removed."""
     nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if ANSWER not in cell.metadata.get("tags", [])]
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -129,6 +158,7 @@ def slide_type(cell: nbformat.NotebookNode) -> str:
 def slides_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of ``nb`` with reveal.js slide metadata on every cell."""
     nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if ANSWER not in cell.metadata.get("tags", [])]
     for cell in nb.cells:
         cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
     return nb

@@ -12,12 +12,12 @@ by ``make test``) a wrong answer raises, so CI catches a solution that went stal
 
 from .convolution import check_conv_pixel, check_learn_kernel, check_pool_window
 from .counting import (
-                       check_dropout_scale,
                        check_output_shape,
                        check_parameter_count,
                        check_receptive_field,
                        receptive_field,
 )
+from .dropout import check_dropout_scale
 from .statistics import check_discordant, check_twin_count, check_wilson
 from .verdict import ExerciseError
 

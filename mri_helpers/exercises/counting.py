@@ -1,8 +1,6 @@
-"""Checkers for numbers a student works out from an architecture: scales, parameters, fields, shapes."""
+"""Checkers for numbers a student works out from an architecture: parameters, fields, shapes."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
@@ -10,14 +8,6 @@ from torch import nn
 from ..hooks import capture
 from ..models import build_model, layer_parameters
 from .verdict import missing, verdict
-
-
-def check_dropout_scale(p: float, answer) -> bool:
-    """06: by what factor does ``nn.Dropout(p)`` scale the values it keeps in training?"""
-    if missing(answer, "`scale`"):
-        return False
-    return verdict(math.isclose(float(answer), 1 / (1 - p), rel_tol=1e-6),
-                    "the kept values are scaled so that the *expected* sum stays the same as without dropout")
 
 
 def check_parameter_count(model_name: str, layer: str, answer, image_size: int = 256) -> bool:
