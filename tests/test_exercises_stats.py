@@ -158,6 +158,7 @@ def test_mcnemar_p(capsys):
         _rejects(check_mcnemar_p, wrong, hint, capsys)
 
 
+@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_spread(capsys):
     assert check_spread(mean_and_sd) is True and _said(capsys) == "✓ correct"
     assert check_spread(stats.spread) is True and _said(capsys) == "✓ correct"
@@ -250,3 +251,18 @@ def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
         check_holm(lambda p: np.minimum(1.0, len(p) * np.asarray(p)))
     assert check_holm(holm) and check_welch(welch_t) and check_paired_t(paired_t) and check_spread(mean_and_sd)
     assert check_wilson_function(wilson_interval) and check_mcnemar_p(mcnemar_p)
+
+
+def test_the_holm_a_student_writes_is_the_library_line_for_line():
+    """Notebook 14's solution is `stats.holm`, so the cells after it may use the library's."""
+    import inspect
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "14_appendix_statistics.ipynb"
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells
+             if "solution" in c.metadata.get("tags", []) and "def holm(" in c.source]
+    assert len(cells) == 1, "notebook 14 has no single solution cell writing holm"
+    written = [line for line in cells[0].splitlines() if not line.startswith("#")]
+    assert written == inspect.getsource(stats.holm).rstrip().splitlines()

@@ -10,15 +10,15 @@ from ..models import build_model, layer_parameters
 from .verdict import missing, verdict
 
 
-def check_parameter_count(model_name: str, layer: str, answer, image_size: int = 256) -> bool:
-    """04/07: how many parameters (weights and biases) does ``layer`` of a course model have?"""
+def check_parameter_count(model_name: str, layer: str, answer, image_size: int = 256, num_classes: int = 4) -> bool:
+    """03/05/07/10: how many parameters (weights and biases) does ``layer`` of a course model have?"""
     if missing(answer, "`count`"):
         return False
-    true = layer_parameters(build_model(model_name, image_size=image_size))[layer]
+    model = build_model(model_name, num_classes=num_classes, image_size=image_size)
+    true = layer_parameters(model)[layer]
     hint = ("a Conv2d has out x in x kH x kW weights plus one bias per output channel; "
             "a Linear has out x in weights plus out biases")
-    if int(answer) == true - sum(p.numel() for n, p in build_model(model_name, image_size=image_size).named_parameters()
-                                 if n == f"{layer}.bias"):
+    if int(answer) == true - sum(p.numel() for n, p in model.named_parameters() if n == f"{layer}.bias"):
         hint = "close: you counted the weights, now add the biases"
     return verdict(int(answer) == true, hint)
 
