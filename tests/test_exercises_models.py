@@ -62,6 +62,7 @@ class Stub(nn.Module):
     (Unregistered, "no weight named 'fc2.weight'"),
     (Stub, "replace the raise"),
     (None, "set your model class"),
+    (type("CNN1", (CNN0,), {"widths": None, "hidden": None}), "set the class attributes widths, hidden (still None)"),
 ])
 def test_check_model_rejects_wrong_models_with_a_hint(cls, hint, capsys):
     assert not check_model(cls, "cnn0")

@@ -75,6 +75,9 @@ def check_model(model_class, name: str, image_size: int = IMAGE_SIZE) -> bool:
     """
     if missing(model_class, "your model class"):
         return False
+    unset = [name for name in ("widths", "hidden", "p", "drop_between") if getattr(model_class, name, 0) is None]
+    if unset:
+        return verdict(False, f"set the class attribute{'s' * (len(unset) > 1)} {', '.join(unset)} (still None)")
     mine, hint = _build(model_class, image_size)
     if mine is None:
         return verdict(False, hint)
