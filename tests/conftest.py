@@ -16,8 +16,12 @@ from mri_helpers import sources, synthetic  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
-    """No test reads the user's MRI_DATA_DIR or a Kaggle dataset, or writes into the repository's cache."""
+    """No test reads the user's MRI_DATA_DIR or a Kaggle dataset, or writes into the repository's cache.
+
+    Checkers print their hint instead of raising unless a test sets MRI_EXERCISES_STRICT itself.
+    """
     monkeypatch.delenv("MRI_DATA_DIR", raising=False)
+    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
     monkeypatch.delenv("MRI_QUICK", raising=False)
     monkeypatch.setenv("MRI_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(sources, "KAGGLE_INPUT", tmp_path / "no-kaggle-input")

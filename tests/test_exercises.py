@@ -11,11 +11,6 @@ IMAGE = torch.arange(16.0).view(4, 4)  # x[r, c] = 4r + c
 SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def _said(capsys):
     return capsys.readouterr().out.strip()
 

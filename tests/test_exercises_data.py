@@ -12,11 +12,6 @@ from mri_helpers.exercises.verdict import ExerciseError
 from mri_helpers.sources import modes_per_class
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def _said(capsys):
     return capsys.readouterr().out.strip()
 

@@ -16,11 +16,6 @@ from mri_helpers.exercises.dropout import (
 from mri_helpers.models import build_model
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def _said(capsys):
     return capsys.readouterr().out.strip()
 
@@ -192,3 +187,24 @@ def test_dropout_run_repeats_and_changes_only_p(small_root):
         dropout_run(data, Recipe(lr=1e-3, image_size=32), 0.5)
     with pytest.raises(ValueError, match="image size"):
         dropout_run(data, Recipe(lr=1e-3, image_size=64, train_subset=16), 0.5)
+
+
+def test_review_findings_get_hints(capsys):
+    """A student review found these accepted or crashing: each now gets its hint."""
+    assert not check_zero_fraction(lambda layer, n=100_000: layer.p)
+    assert "raised AttributeError" in _said(capsys)
+
+    def same_mask(x, p, training):
+        if not training:
+            return x
+        return x * (torch.rand(1, x.shape[1], 1, 1) >= p) / (1 - p)
+
+    assert not check_dropout2d(same_mask)
+    assert "every image lost the same channels" in _said(capsys)
+
+    class NoSuper(nn.Module):
+        def __init__(self, p=0.5):
+            self.p = p
+
+    assert not check_dropout_layer(NoSuper)
+    assert "call super().__init__()" in _said(capsys)

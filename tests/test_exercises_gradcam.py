@@ -9,11 +9,6 @@ from mri_helpers.exercises.verdict import STUB, ExerciseError
 from mri_helpers.gradcam import blank_border, border_sensitivity, gradcam
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def said(capsys):
     return capsys.readouterr().out.strip()
 

@@ -9,11 +9,6 @@ from mri_helpers.exercises.inside import check_keep_output, check_wide_head
 from mri_helpers.exercises.verdict import STUB
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def _said(capsys):
     return capsys.readouterr().out.strip()
 

@@ -9,11 +9,6 @@ from mri_helpers.exercises.leakage import check_dhash, check_hamming, check_twin
 from mri_helpers.exercises.verdict import ExerciseError
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def _said(capsys):
     return capsys.readouterr().out.strip()
 

@@ -13,11 +13,6 @@ from mri_helpers.exercises.verdict import ExerciseError
 from mri_helpers.models import CNN0, CNN1, CNN2
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 @pytest.mark.parametrize("cls, name", [(CNN0, "cnn0"), (CNN1, "cnn1"), (CNN2, "cnn2")])
 def test_check_model_accepts_the_library_models(cls, name, capsys):
     assert check_model(cls, name)

@@ -11,11 +11,6 @@ from mri_helpers.exercises.verdict import STUB
 from mri_helpers.shifts import on_pixels
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def _said(capsys):
     return capsys.readouterr().out.strip()
 

@@ -23,11 +23,6 @@ from mri_helpers.exercises.stats_lessons import (
 from mri_helpers.exercises.verdict import ExerciseError
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
-
-
 def _said(capsys):
     return capsys.readouterr().out.strip()
 
@@ -266,3 +261,22 @@ def test_the_holm_a_student_writes_is_the_library_line_for_line():
     assert len(cells) == 1, "notebook 14 has no single solution cell writing holm"
     written = [line for line in cells[0].splitlines() if not line.startswith("#")]
     assert written == inspect.getsource(stats.holm).rstrip().splitlines()
+
+
+def test_paired_t_without_abs_is_rejected(capsys):
+
+    def no_abs(a, b):
+        d = np.subtract(a, b)
+        t = d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
+        return t, 2 * scipy.stats.t.sf(t, len(d) - 1)
+
+    assert not check_paired_t(no_abs)
+    assert "✗" in capsys.readouterr().out
+
+
+def test_twin_count_of_an_array_gets_a_hint(capsys):
+    from mri_helpers.exercises.statistics import check_twin_count
+
+    hashes = np.zeros((3, 4), dtype=np.uint8)
+    assert not check_twin_count(hashes, hashes, 5, np.array([True, True, False]))
+    assert "one number" in capsys.readouterr().out

@@ -57,7 +57,8 @@ def check_zero_fraction(zero_fraction) -> bool:
             torch.manual_seed(1)
             true = float((nn.Dropout(p).train()(torch.ones(100_000)) == 0).float().mean())
             torch.manual_seed(1)
-            answer, hint = _call(zero_fraction, nn.Dropout(p).eval(), 100_000)
+            # wrapped, so the layer's p cannot be read off: it must be measured
+            answer, hint = _call(zero_fraction, nn.Sequential(nn.Dropout(p)).eval(), 100_000)
         if hint:
             return verdict(False, hint)
         answer = number(answer)
@@ -150,6 +151,8 @@ def check_dropout_layer(layer_class) -> bool:
                 return verdict(False, stub if hint == STUB else hint)
             if not isinstance(layer, nn.Module):
                 return verdict(False, "MyDropout must be a subclass of nn.Module (class MyDropout(nn.Module))")
+            if "_modules" not in vars(layer):
+                return verdict(False, "call super().__init__() first in __init__, so that nn.Module sets itself up")
             model = nn.Sequential(nn.Identity(), layer)
             out, hint = _call(model.train(), x)
             if hint:
@@ -186,6 +189,9 @@ def check_dropout2d(dropout2d) -> bool:
         if not (zero | kept).all():
             return verdict(False, "drop whole channels: one random number per channel of each image, "
                                   "a mask of shape N x C x 1 x 1 that broadcasts over height and width")
+        if (zero == zero[0]).all():
+            return verdict(False, "every image lost the same channels: draw one random number per channel of "
+                                  "each image, a mask of shape N x C x 1 x 1")
         reference = nn.Dropout2d(p).train()(x)
         true_share = float((reference == 0).flatten(2).all(dim=2).float().mean())
         if abs(float(zero.float().mean()) - true_share) > 3 * TOLERANCE:  # 16,384 channels: about 8 standard errors

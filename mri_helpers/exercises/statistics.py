@@ -41,6 +41,8 @@ def check_twin_count(test_hashes, train_hashes, threshold: int, answer) -> bool:
     """09: how many test images have a training image within ``threshold`` bits (Hamming distance)?"""
     if missing(answer, "`count`"):
         return False
+    if np.ndim(answer) != 0:
+        return verdict(False, "`count` is one number: add up the test images that qualify (.sum())")
     nearest = hamming(np.asarray(test_hashes), np.asarray(train_hashes)).min(axis=1)
     return verdict(int(answer) == int((nearest <= threshold).sum()),
                     "for each test hash take the smallest Hamming distance to any training hash, "
