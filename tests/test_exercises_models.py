@@ -103,7 +103,10 @@ def no_return(model, optimizer, loss_fn, x, y):
 @pytest.mark.parametrize("function, hint", [
     (no_zero_grad, "call optimizer.zero_grad() in every step"),
     (no_step, "the weights did not move"),
-    (no_return, "return the loss as one number"),
+    (no_return, "return the loss as a Python float"),
+    (lambda m, o, f, x, y: torch.tensor(train_step(m, o, f, x, y)), "return the loss as a Python float"),
+    (lambda m, o, f, x, y: (train_step(m, o, f, x, y), m.eval())[0], "must not switch the model's mode"),
+    (lambda m, o, f, x, y: train_step(m, o, f, y, x), "your code raised"),  # PyTorch's own NotImplementedError
 ])
 def test_check_train_step(function, hint, capsys):
     assert check_train_step(train_step)

@@ -12,20 +12,17 @@ import torch
 from torch import nn
 
 from ..models import build_model
-from .verdict import STUB, missing, verdict
+from .verdict import STUB, attempt, is_stub, missing, verdict
 
 IMAGE_SIZE = 64  # small enough to be quick, and a multiple of 32 for five pools
 
 
 def _build(model_class, image_size: int):
     """The student's model, or a one-line hint when building it fails."""
-    try:
-        return model_class(num_classes=4, image_size=image_size), None
-    except NotImplementedError:
-        return None, STUB
-    except Exception as error:  # a student's bug: say what and where, not a traceback
-        return None, (f"{model_class.__name__}(num_classes=4, image_size={image_size}) raised "
-                      f"{type(error).__name__}: {error}")
+    model, hint = attempt(model_class, 4, image_size)
+    if hint and hint != STUB:
+        hint = f"{model_class.__name__}(num_classes=4, image_size={image_size}): {hint}"
+    return model, hint
 
 
 def _layers_hint(mine: nn.Module, reference: nn.Module) -> str | None:
@@ -95,10 +92,13 @@ def check_model(model_class, name: str, image_size: int = IMAGE_SIZE) -> bool:
     try:
         outputs = {train: _outputs(mine, x, train) for train in (False, True)}
         losses = _loss_after_one_step(mine, x, y)
-    except NotImplementedError:
-        return verdict(False, STUB)
-    except Exception as error:
-        return verdict(False, f"the forward pass raised {type(error).__name__}: {error}")
+    except NotImplementedError as error:
+        return verdict(False, STUB if is_stub(error) else f"the forward pass raised NotImplementedError: {error}")
+    except Exception as error:  # noqa: BLE001 - any error of the student's code becomes a one-line hint
+        hint = f"the forward pass raised {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+        if "shapes cannot be multiplied" in hint:
+            hint += " (does every convolution keep the size, padding=1, and fc1 take channels x side x side?)"
+        return verdict(False, hint)
     if outputs[False].shape != (4, 4):
         return verdict(False, f"forward should return N x 4 class scores, not {tuple(outputs[False].shape)}")
     if not torch.allclose(outputs[False], _outputs(reference, x, train=False), atol=1e-5):

@@ -15,9 +15,11 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..models import build_model
-from .verdict import STUB, missing, number, verdict
+from .verdict import attempt, missing, number, verdict
 
 SIZE = 32  # small scans: the checks take a fraction of a second
+VALIDATION = ("after each epoch: eval mode, torch.no_grad(), count argmax == label over the validation loader, "
+              "divide by the number of validation images")
 
 
 def _model_and_optimizer(seed: int = 0):
@@ -38,16 +40,6 @@ def _same_weights(a: nn.Module, b: nn.Module) -> bool:
     return all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))
 
 
-def _run(function, *args):
-    """``(result, None)``, or ``(None, hint)`` when the student's function raises."""
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        return None, STUB
-    except Exception as error:
-        return None, f"your function raised {type(error).__name__}: {error}"
-
-
 def check_train_step(train_step) -> bool:
     """Does ``train_step(model, optimizer, loss_fn, x, y)`` take one step and return the loss as a number?
 
@@ -66,7 +58,7 @@ def check_train_step(train_step) -> bool:
     reference.train()
     for step in (1, 2):
         torch.manual_seed(step)  # the same dropout masks for both
-        value, hint = _run(train_step, mine, my_optimizer, loss_fn, x, y)
+        value, hint = attempt(train_step, mine, my_optimizer, loss_fn, x, y)
         if hint:
             return verdict(False, hint)
         torch.manual_seed(step)
@@ -74,9 +66,11 @@ def check_train_step(train_step) -> bool:
         if step == 1 and all(torch.equal(p, start[k]) for k, p in mine.state_dict().items()):
             return verdict(False, "the weights did not move: zero the gradients, call loss.backward(), "
                                   "then optimizer.step()")
-        got = number(value)
-        if got is None:
-            return verdict(False, "return the loss as one number: loss.item()")
+        if not mine.training:
+            return verdict(False, "train_step must not switch the model's mode: the epoch loop calls model.train()")
+        if not isinstance(value, float):
+            return verdict(False, "return the loss as a Python float, loss.item(): a tensor would keep its graph alive")
+        got = value
         if abs(got - expected) > 1e-5 or not _same_weights(mine, reference):
             hint = ("the first step is right, the second is not: call optimizer.zero_grad() in every step, "
                     "since backward() adds to the gradients already stored") if step == 2 else \
@@ -128,7 +122,7 @@ def check_fit(fit) -> bool:
     mine, my_optimizer = _model_and_optimizer()
     reference, optimizer = _model_and_optimizer()
     torch.manual_seed(3)
-    history, hint = _run(fit, mine, my_optimizer, loss_fn, train_loader, val_loader, 2, _prepare)
+    history, hint = attempt(fit, mine, my_optimizer, loss_fn, train_loader, val_loader, 2, _prepare)
     if hint:
         return verdict(False, hint)
     torch.manual_seed(3)
@@ -137,6 +131,10 @@ def check_fit(fit) -> bool:
         return verdict(False, "return a list with one entry per epoch (2 epochs here)")
     if not all(isinstance(h, dict) and {"epoch", "train_loss", "val_accuracy"} <= set(h) for h in history):
         return verdict(False, "each entry is a dict with 'epoch', 'train_loss' and 'val_accuracy'")
+    first_loss, first_accuracy = number(history[0]["train_loss"]), number(history[0]["val_accuracy"])
+    if first_loss is not None and abs(first_loss - expected[0]["train_loss"]) < 1e-5 \
+            and (first_accuracy is None or abs(first_accuracy - expected[0]["val_accuracy"]) > 1e-6):
+        return verdict(False, VALIDATION)  # epoch 1 trained right: the validation is what differs
     losses = [number(h["train_loss"]) for h in history]
     if None in losses:
         return verdict(False, "train_loss must be one number per epoch (use loss.item() in train_step)")
@@ -145,5 +143,4 @@ def check_fit(fit) -> bool:
                               "train_loss is the mean over the epoch's images (sum loss x batch size, divide by count)")
     accuracies = [number(h["val_accuracy"]) for h in history]
     ok = None not in accuracies and all(abs(a - e["val_accuracy"]) < 1e-6 for a, e in zip(accuracies, expected))
-    return verdict(ok, "after each epoch: eval mode, torch.no_grad(), count argmax == label over the validation "
-                       "loader, divide by the number of validation images")
+    return verdict(ok, VALIDATION)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import traceback
 
 import numpy as np
 import torch
@@ -39,6 +40,27 @@ def number(value) -> float | None:
 
 
 STUB = "write the function in the cell above (replace the raise), then run this cell again"
+
+
+def is_stub(error: NotImplementedError) -> bool:
+    """Did the student's own ``raise NotImplementedError`` raise ``error``, rather than PyTorch (an op a dtype lacks)?"""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and "NotImplementedError" in (frames[-1].line or "")
+
+
+def attempt(function, *args):
+    """``(result, None)``, or ``(None, hint)`` when the student's code is still a stub or raises.
+
+    An error becomes a one-line hint that names it, never a traceback.
+    """
+    try:
+        return function(*args), None
+    except NotImplementedError as error:
+        if is_stub(error):
+            return None, STUB
+        return None, f"your code raised NotImplementedError: {str(error).splitlines()[0]}"
+    except Exception as error:  # noqa: BLE001 - any error of the student's code becomes a one-line hint
+        return None, f"your code raised {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
 
 
 def first_mismatch(function, args_at, expected: torch.Tensor, how_to_return: str):
