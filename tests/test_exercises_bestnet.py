@@ -179,3 +179,28 @@ def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
     monkeypatch.setenv("MRI_EXERCISES_STRICT", "1")
     with pytest.raises(ExerciseError, match="max pooling"):
         check_head(MaxHead)
+
+
+def test_review_findings_get_hints(capsys):
+    """A student review found a head with other layer names accepted, and a misleading hint for the order."""
+
+    class Renamed(nn.Module):
+        def __init__(self, channels=256, num_classes=4, dropout=0.2):
+            super().__init__()
+            self.pool, self.flatten = nn.AdaptiveAvgPool2d(1), nn.Flatten()
+            self.dropout, self.fc = nn.Dropout(dropout), nn.Linear(channels, num_classes)
+
+        def forward(self, features):
+            return self.fc(self.dropout(self.flatten(self.pool(features))))
+
+    assert check_head(Renamed) is False
+    assert "name the layers gap, flatten, drop and fc" in _said(capsys)
+
+    def reordered(model, recipe, steps_per_epoch):
+        optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr,
+                                                       total_steps=recipe.epochs * steps_per_epoch)
+        return optimizer, nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing), schedule
+
+    assert check_training_parts(reordered) is False
+    assert "in this order: optimizer, schedule, loss_fn" in _said(capsys)

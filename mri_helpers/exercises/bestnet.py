@@ -133,6 +133,9 @@ def check_head(head_class) -> bool:
     leaves = _leaves(head) if isinstance(head, nn.Module) else []
     if any(isinstance(m, (nn.AdaptiveMaxPool2d, nn.MaxPool2d)) for m in leaves):
         return verdict(False, "that is max pooling: global *average* pooling averages each map (nn.AdaptiveAvgPool2d(1))")
+    names = set(dict(head.named_children())) if isinstance(head, nn.Module) else set()
+    if leaves and not {"gap", "flatten", "drop", "fc"} <= names:
+        return verdict(False, "name the layers gap, flatten, drop and fc, as BestNet does, so that its weights load")
     linears = [m for m in leaves if isinstance(m, nn.Linear)]
     if len(linears) != 1:
         return verdict(False, "the head has one nn.Linear, from one number per map to the class scores")
@@ -184,6 +187,9 @@ def _parts_hint(parts, model: nn.Module, recipe, steps_per_epoch: int) -> str | 
     if not isinstance(parts, tuple) or len(parts) != 3:
         return "return three things: optimizer, schedule, loss_fn"
     optimizer, schedule, loss_fn = parts
+    for position, kind in ((0, torch.optim.Optimizer), (1, torch.optim.lr_scheduler.LRScheduler)):
+        if any(isinstance(part, kind) for part in parts) and not isinstance(parts[position], kind):
+            return "return them in this order: optimizer, schedule, loss_fn"
     trainer = Trainer(nn.Linear(3, 2), recipe, device="cpu", channels_last=False)  # the library's, for this recipe
     trainer.make_schedule(recipe.epochs * steps_per_epoch)
     if not isinstance(optimizer, torch.optim.AdamW):
