@@ -120,3 +120,15 @@ def test_learn_kernel_checker_runs_the_students_function(capsys):
     assert ex.check_learn_kernel(stub) is False and "replace the raise" in _said(capsys)
     assert ex.check_learn_kernel(lambda i, t: torch.zeros(2, 2)) is False and "9 numbers" in _said(capsys)
     assert ex.check_learn_kernel(lambda i, t: None) is False and "return the learned kernel" in _said(capsys)
+
+
+def test_review_findings_get_hints_not_tracebacks(capsys):
+    """A student review found these crashing or accepted: each now gets a one-line hint."""
+    assert not ex.check_receptive_field("cnn3", (94, 94)) and "one number" in _said(capsys)
+    assert not ex.check_receptive_field("cnn3", 94.9)
+    capsys.readouterr()
+    assert not ex.check_parameter_count("cnn0", "conv1", "112") and "not text" in _said(capsys)
+    model = build_model("cnn0")
+    assert not ex.check_output_shape(model, "conv2", 256, 64) and "three numbers" in _said(capsys)
+    assert not ex.check_output_shape(model, "conv2", 256, (1, 4, 128, 128))
+    assert "batch dimension" in _said(capsys)

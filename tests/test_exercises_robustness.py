@@ -117,3 +117,12 @@ def test_noise_shift_names_the_mistake(wrong, hint, capsys):
     assert check_noise_shift(wrong) is False
     said = _said(capsys)
     assert said.startswith("✗ not yet: ") and hint in said, said
+
+
+def test_noise_shared_by_every_image_is_rejected(capsys):
+    def shared(batch):
+        noise = 10 * torch.randn(batch.shape[1:])
+        return (batch.float() + noise).round().clamp(0, 255).to(torch.uint8)
+
+    assert not check_noise_shift(shared)
+    assert "every image got the same noise" in capsys.readouterr().out

@@ -7,13 +7,15 @@ from torch import nn
 
 from ..hooks import capture
 from ..models import build_model, layer_parameters
-from .verdict import missing, verdict
+from .verdict import missing, number, verdict
 
 
 def check_parameter_count(model_name: str, layer: str, answer, image_size: int = 256, num_classes: int = 4) -> bool:
     """03/05/07/10: how many parameters (weights and biases) does ``layer`` of a course model have?"""
     if missing(answer, "`count`"):
         return False
+    if isinstance(answer, str) or number(answer) is None:
+        return verdict(False, "`count` is one number, not text")
     model = build_model(model_name, num_classes=num_classes, image_size=image_size)
     true = layer_parameters(model)[layer]
     hint = ("a Conv2d has out x in x kH x kW weights plus one bias per output channel; "
@@ -52,7 +54,9 @@ def check_receptive_field(model_name: str, answer) -> bool:
     """05: the receptive field of one position of a model's last feature map (after its last block)."""
     if missing(answer, "`field`"):
         return False
-    return verdict(int(answer) == receptive_field(build_model(model_name)),
+    if number(answer) is None:
+        return verdict(False, "`field` is one number: the side of the patch, in pixels")
+    return verdict(number(answer) == receptive_field(build_model(model_name)),
                     "start at 1 pixel; a 3x3 conv adds 2 x (product of the strides so far), "
                     "a 2x2 pool adds 1 x that product and then doubles it")
 
@@ -64,5 +68,9 @@ def check_output_shape(model: nn.Module, layer: str, image_size: int, answer) ->
     with capture(model, [layer]) as out, torch.no_grad():
         model.eval()(torch.zeros(1, model.convs[0].in_channels, image_size, image_size))
     true = tuple(out[layer].shape[1:])
+    if not isinstance(answer, (tuple, list, torch.Size)):
+        return verdict(False, "`shape` is three numbers: (channels, height, width)")
+    if len(answer) == 4 and tuple(answer)[1:] == true:
+        return verdict(False, "that shape has the batch dimension in front: give one image's (channels, height, width)")
     return verdict(tuple(answer) == true, "padding 1 keeps a 3x3 convolution's size; each 2x2 pool halves it; "
                                            "the channels are the conv's out_channels")

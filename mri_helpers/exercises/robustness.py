@@ -86,6 +86,8 @@ def check_noise_shift(noisy, sd: float = 10.0) -> bool:
     if abs(mean) > 1 or not 0.9 * sd <= spread <= 1.1 * sd:
         return verdict(False, f"the noise should have mean 0 and standard deviation {sd:g} grey levels: "
                               f"{sd:g} * torch.randn(...)")
+    if (noise == noise[:1]).all():
+        return verdict(False, "every image got the same noise: draw it for the whole batch, torch.randn(batch.shape)")
     if noise.abs().max() < 2 * sd:  # uniform noise of that spread never reaches 1.73 sd; Gaussian noise does
         return verdict(False, "the noise has the right spread but no tails: Gaussian noise is torch.randn")
     for level in (0, 255):
