@@ -79,7 +79,7 @@ def test_conv_pixel_is_worked_by_hand_and_checked_everywhere(capsys):
     assert ex.check_conv_pixel(conv_pixel) is True and _said(capsys) == "✓ correct"
     for wrong, hint in ((lambda im, k, r, c: (im[r:r + 3, c:c + 3] * k).sum(), "one pixel off"),
                         (lambda im, k, r, c: im[r - 1:r + 2, c - 1:c + 2] * k, "return one number"),
-                        (lambda im, k, r, c: (im[r - 1:r + 2, c - 1:c + 2] @ k).sum(), "multiply it by the kernel"),
+                        (lambda im, k, r, c: (im[r - 1:r + 2, c - 1:c + 2] @ k).sum(), "@ is a matrix product"),
                         (None, "set `conv_pixel`")):
         assert ex.check_conv_pixel(wrong) is False and hint in _said(capsys)
 
@@ -132,3 +132,27 @@ def test_review_findings_get_hints_not_tracebacks(capsys):
     assert not ex.check_output_shape(model, "conv2", 256, 64) and "three numbers" in _said(capsys)
     assert not ex.check_output_shape(model, "conv2", 256, (1, 4, 128, 128))
     assert "batch dimension" in _said(capsys)
+
+
+@pytest.mark.parametrize("slip, hint", [
+    (lambda image, kernel, r, c: (image[r - 1:r + 2, c - 1:c + 2] * kernel.flip(0, 1)).sum(), "does not flip"),
+    (lambda image, kernel, r, c: (image[c - 1:c + 2, r - 1:r + 2] * kernel).sum(), "row and column are swapped"),
+    (lambda image, kernel, r, c: (image[r - 1:r + 2, c - 1:c + 2] @ kernel).sum(), "element by element"),
+])
+def test_conv_pixel_names_common_slips(slip, hint, capsys):
+    assert not ex.check_conv_pixel(slip)
+    assert hint in _said(capsys)
+
+
+def test_to_input_wants_a_tensor_and_explains_broadcasting(capsys):
+    from mri_helpers.exercises.data import check_to_input
+
+    def numpy_version(image, mean, std):
+        return (np.transpose(image, (2, 0, 1)) / 255 - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
+
+    def no_view(image, mean, std):
+        x = torch.from_numpy(image).permute(2, 0, 1).float() / 255
+        return (x - torch.tensor(mean)) / torch.tensor(std)
+
+    assert not check_to_input(numpy_version) and "not a NumPy array" in _said(capsys)
+    assert not check_to_input(no_view) and "C x 1 x 1" in _said(capsys)

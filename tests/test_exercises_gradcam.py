@@ -14,7 +14,7 @@ def said(capsys):
 
 
 def grad_cam(model, layer, image, target, relu=True, average=True, channels="sum", finally_=True, eval_=True,
-             remove=True, predicted=False, upsample=False, keepdim=True):
+             remove=True, predicted=False, upsample=False, keepdim=True, score="raw"):
     """The notebook's solution, with switches for the mistakes a student may make."""
     if eval_:
         model.eval()
@@ -30,7 +30,9 @@ def grad_cam(model, layer, image, target, relu=True, average=True, channels="sum
     try:
         scores = model(image)
         model.zero_grad()
-        scores[0, int(scores.argmax()) if predicted else target].backward()
+        chosen = int(scores.argmax()) if predicted else target
+        {"raw": lambda: scores[0, chosen], "softmax": lambda: scores.softmax(dim=1)[0, chosen],
+         "sum": lambda: scores.sum()}[score]().backward()
     finally:
         if finally_:
             unhook()
@@ -84,6 +86,8 @@ def test_grad_cam_by_hand_passes(capsys):
     (dict(eval_=False), "evaluation mode"),
     (dict(upsample=True), "return the coarse map"),
     (dict(keepdim=False), "1 x C x 1 x 1"),
+    (dict(score="softmax"), "not its softmax probability"),
+    (dict(score="sum"), "not the sum of all the scores"),
 ])
 def test_grad_cam_mistakes_get_their_hint(mistake, hint, capsys):
     assert checks.check_grad_cam(lambda *args: grad_cam(*args, **mistake)) is False

@@ -51,6 +51,13 @@ class WrongP(WideHead):
         super().__init__(in_features, hidden, num_classes, p=0.3)
 
 
+class FixedHalf(WideHead):
+    """p = 0.5 typed in, whatever p the head is given: right for CNN3, wrong for another p."""
+
+    def __init__(self, in_features, hidden=512, num_classes=4, p=0.5):
+        super().__init__(in_features, hidden, num_classes, p=0.5)
+
+
 class Renamed(nn.Module):
     def __init__(self, in_features, hidden=512, num_classes=4, p=0.5):
         super().__init__()
@@ -85,7 +92,8 @@ def test_wide_head_accepts_the_solution_and_leaves_the_random_state_alone(capsys
     (NoRelu, "through a ReLU"),
     (NoDropout, "nothing is dropped"),
     (OneDropout, "not where CNN3 has it"),
-    (WrongP, "each with probability p"),
+    (WrongP, "each with the probability p the head is given"),
+    (FixedHalf, "each with the probability p the head is given"),
     (Renamed, "name the two linear layers fc1 and fc2"),
     (AlwaysDropping, "use nn.Dropout layers"),
     (Stub, "write the class's methods"),

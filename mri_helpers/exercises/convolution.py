@@ -30,6 +30,17 @@ def check_conv_pixel(conv_pixel) -> bool:
     if any(math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-4) for v in shifted):
         return verdict(False, "your patch is one pixel off: centre it on (row, col), "
                                "rows row-1 to row+1 and columns col-1 to col+1")
+    variants = {  # the same pixel as a few common slips compute it
+        "PyTorch's conv2d does not flip the kernel (that is cross-correlation): multiply it as it is":
+            nn.functional.conv2d(image[None, None], kernel.flip(0, 1)[None, None], padding=1)[0, 0][row, col],
+        "row and column are swapped: the patch is image[row-1:row+2, col-1:col+2]":
+            out[col, row],
+        "@ is a matrix product: multiply element by element with *, then .sum()":
+            (image[row - 1:row + 2, col - 1:col + 2] @ kernel).sum(),
+    }
+    for hint, slip in variants.items():
+        if math.isclose(value, float(slip), rel_tol=1e-4, abs_tol=1e-4):
+            return verdict(False, hint)
     return verdict(False, "take the 3x3 patch centred on (row, col), multiply it by the kernel "
                            "element by element, and add the nine products")
 

@@ -122,10 +122,14 @@ def check_to_input(to_input) -> bool:
     mean, std = [0.2, 0.3, 0.4], [0.1, 0.2, 0.25]
     true = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])(image)
     answer, hint = attempt(to_input, image.copy(), list(mean), list(std))
+    if hint and "must match the size" in hint:
+        hint += " (shape mean and std C x 1 x 1, torch.tensor(mean).view(-1, 1, 1), so they broadcast over H x W)"
     if hint:
         return verdict(False, hint)
     if answer is None:
         return verdict(False, "return the tensor at the end of the function")
+    if not isinstance(answer, torch.Tensor):
+        return verdict(False, "return a PyTorch tensor (torch.from_numpy(image) first), not a NumPy array")
     try:
         found = torch.as_tensor(answer).detach().float()
     except (TypeError, ValueError, RuntimeError):

@@ -67,6 +67,10 @@ def _cam_hint(answer: torch.Tensor, model: nn.Module, image: torch.Tensor) -> st
         unweighted = LayerGradientXActivation(model, layer).attribute(image, target=TARGET)[0].detach()
         predicted = int(model(image).argmax())
         of_prediction = LayerGradCam(model, layer).attribute(image, target=predicted, relu_attributions=True)
+        of_softmax = LayerGradCam(lambda x: model(x).softmax(dim=1), layer).attribute(
+            image, target=TARGET, relu_attributions=True)[0, 0].detach()
+        of_sum = LayerGradCam(lambda x: model(x).sum(dim=1, keepdim=True), layer).attribute(
+            image, target=0, relu_attributions=True)[0, 0].detach()
     expected, (channels, height, width) = raw.clamp(min=0), unweighted.shape
     if (answer < 0).any() or _same(answer, raw):
         return "the map has negative values: keep only the positive evidence (ReLU of the weighted sum)"
@@ -79,6 +83,10 @@ def _cam_hint(answer: torch.Tensor, model: nn.Module, image: torch.Tensor) -> st
         return "average the gradients over height and width (.mean), rather than adding them"
     if _same(answer, of_prediction[0, 0].detach()):
         return "backpropagate the score of `target`, not that of the predicted class"
+    if _same(answer, of_softmax):
+        return "backpropagate the raw score of `target` (scores[0, target]), not its softmax probability"
+    if _same(answer, of_sum):
+        return "backpropagate the score of `target` alone (scores[0, target]), not the sum of all the scores"
     if not answer.any():
         return ("the map is all zero: does the backward hook keep grad_output[0], and do you call backward() "
                 "on the score of `target`?")

@@ -15,11 +15,15 @@ def raised(error: Exception) -> str:
     return f"your code raised {type(error).__name__}{': ' + message[:120] if message else ''}"
 
 
-def _cnn3(image_size: int = 32) -> tuple[torch.nn.Module, torch.Tensor]:
-    """The checker's own CNN3 and images, made without touching the notebook's random state."""
+def _cnn3(image_size: int = 32, p: float | None = None) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The checker's own CNN3 (with dropout ``p`` if given) and images, without touching the notebook's random state."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = build_model("cnn3", image_size=image_size)
+        if p is not None:
+            for module in model.modules():
+                if isinstance(module, torch.nn.Dropout):
+                    module.p = p
         images = torch.randn(3, 3, image_size, image_size)
     return model, images
 
@@ -35,15 +39,16 @@ def check_wide_head(head_class) -> bool:
     if missing(head_class, "`WideHead`"):
         return False
     with torch.random.fork_rng():  # the student's head draws its initial weights: not from the notebook's stream
-        return _check_wide_head(head_class)
+        return _check_wide_head(head_class, p=0.5) and _check_wide_head(head_class, p=0.3, say_correct=True)
 
 
-def _check_wide_head(head_class) -> bool:
-    model, images = _cnn3(64)
+def _check_wide_head(head_class, p: float, say_correct: bool = False) -> bool:
+    """One comparison at dropout ``p``; only a failure prints, unless ``say_correct``."""
+    model, images = _cnn3(64, p)
     with torch.no_grad():
         maps = model.features(images)
     try:
-        head = head_class(in_features=maps[0].numel(), hidden=model.hidden, num_classes=4, p=model.p)
+        head = head_class(in_features=maps[0].numel(), hidden=model.hidden, num_classes=4, p=p)
         weights = {k: v for k, v in model.state_dict().items() if k.startswith(("fc1.", "fc2."))}
         try:
             head.load_state_dict(weights)
@@ -64,7 +69,10 @@ def _check_wide_head(head_class) -> bool:
         return verdict(False, "write the class's methods in the cell above (replace each raise), then run this "
                               "cell again")
     except Exception as error:  # any mistake in student code becomes a hint
-        return verdict(False, raised(error))
+        hint = raised(error)
+        if "shapes cannot be multiplied" in hint:
+            hint += " (flatten the maps first: N x C x H x W -> N x C·H·W)"
+        return verdict(False, hint)
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
         return verdict(False, "forward should return one row of num_classes scores per image: "
                               f"a tensor of shape {tuple(expected.shape)} here")
@@ -80,9 +88,11 @@ def _check_wide_head(head_class) -> bool:
     if torch.allclose(got_train, got, atol=1e-5):
         return verdict(False, "in training mode nothing is dropped: add nn.Dropout(p) on the flattened maps, "
                               "and another after fc1's ReLU")
-    return verdict(torch.allclose(got_train, expected_train, atol=1e-5),
-                   "dropout is not where CNN3 has it: one nn.Dropout(p) on the flattened maps before fc1, one "
-                   "after fc1's ReLU, none after fc2, each with probability p")
+    ok = torch.allclose(got_train, expected_train, atol=1e-5)
+    if ok and not say_correct:
+        return True
+    return verdict(ok, "dropout is not where CNN3 has it: one nn.Dropout(p) on the flattened maps before fc1, one "
+                       "after fc1's ReLU, none after fc2, each with the probability p the head is given")
 
 
 def _hooks_left(model: torch.nn.Module) -> bool:
