@@ -191,3 +191,17 @@ def test_keep_output_names_the_mistake(wrong, hint, capsys):
     assert check_keep_output(wrong) is False
     said = _said(capsys)
     assert said.startswith("✗ not yet: ") and hint in said and "\n" not in said, said
+
+
+def test_keep_output_in_a_list_gets_its_own_hint(capsys):
+    def in_a_list(model, layer, images):
+        kept = {layer: []}
+        handle = getattr(model, layer).register_forward_hook(lambda m, i, o: kept[layer].append(o.detach()))
+        try:
+            model.features(images)
+        finally:
+            handle.remove()
+        return kept
+
+    assert not check_keep_output(in_a_list)
+    assert "not a list holding it" in capsys.readouterr().out

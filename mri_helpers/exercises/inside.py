@@ -127,6 +127,9 @@ def check_keep_output(keep_output) -> bool:
         if layer not in kept:
             return verdict(False, "store the output under the layer's name, the `layer` argument")
         value = kept[layer]
+        if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], torch.Tensor) \
+                and value[0].shape == expected.shape:
+            return verdict(False, "store the tensor itself, kept[layer] = output.detach(), not a list holding it")
         if not isinstance(value, torch.Tensor) or value.shape != expected.shape:
             return verdict(False, "store the layer's output: a hook is called as hook(module, inputs, output), "
                                   "and inputs is a tuple of what went in")
