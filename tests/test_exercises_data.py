@@ -126,3 +126,8 @@ def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
     with pytest.raises(ExerciseError, match="divide them by the number of images"):
         check_class_shares(lambda labels, n: torch.bincount(torch.as_tensor(labels), minlength=n))
     assert check_to_input(to_input)
+
+
+def test_class_shares_as_a_dict_gets_its_own_hint(capsys):
+    assert not check_class_shares(lambda labels, n: {k: float((labels == k).mean()) for k in range(n)})
+    assert "not a dict" in capsys.readouterr().out

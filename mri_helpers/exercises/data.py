@@ -53,6 +53,8 @@ def check_class_shares(class_shares) -> bool:
         return verdict(False, hint)
     if answer is None:
         return verdict(False, "return the shares at the end of the function")
+    if isinstance(answer, dict):
+        return verdict(False, f"return a list or tensor of {n_classes} shares in class order, not a dict")
     found = _as_float(answer, (n_classes,))
     if found is None:
         size = np.size(answer) if not isinstance(answer, dict) else len(answer)
