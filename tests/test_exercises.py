@@ -156,3 +156,14 @@ def test_to_input_wants_a_tensor_and_explains_broadcasting(capsys):
 
     assert not check_to_input(numpy_version) and "not a NumPy array" in _said(capsys)
     assert not check_to_input(no_view) and "C x 1 x 1" in _said(capsys)
+
+
+def test_discordant_and_count_in_the_wrong_form_get_hints(capsys):
+    y, a, b = np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]), np.array([0, 0, 1, 1])
+    right_a, right_b = a == y, b == y
+    assert not ex.check_discordant(y, a, b, (right_a & ~right_b, right_b & ~right_a))
+    assert "two numbers" in _said(capsys)
+    assert not ex.check_discordant(y, a, b, int((right_a & ~right_b).sum())) and "two numbers" in _said(capsys)
+    assert ex.check_discordant(y, a, b, (2, 1))
+    capsys.readouterr()
+    assert not ex.check_parameter_count("cnn0", "conv1", (112,)) and "trailing comma" in _said(capsys)

@@ -14,8 +14,8 @@ def check_parameter_count(model_name: str, layer: str, answer, image_size: int =
     """03/05/07/10: how many parameters (weights and biases) does ``layer`` of a course model have?"""
     if missing(answer, "`count`"):
         return False
-    if isinstance(answer, str) or number(answer) is None:
-        return verdict(False, "`count` is one number, not text")
+    if isinstance(answer, str) or number(answer) is None or hasattr(answer, "__len__"):
+        return verdict(False, "`count` is one number (not text, and not a tuple: look for a trailing comma)")
     model = build_model(model_name, num_classes=num_classes, image_size=image_size)
     true = layer_parameters(model)[layer]
     hint = ("a Conv2d has out x in x kH x kW weights plus one bias per output channel; "

@@ -15,10 +15,17 @@ def check_discordant(y_true, pred_a, pred_b, answer) -> bool:
     """04: the two discordant counts ``(only A right, only B right)`` that McNemar's test uses."""
     if missing(answer, "`discordant`"):
         return False
+    try:
+        given = tuple(int(x) for x in answer)
+    except (TypeError, ValueError):
+        given = None
+    if given is None or len(given) != 2:
+        return verdict(False, "`discordant` is two numbers, (only A right, only B right): "
+                              "count each mask with .sum()")
     paired = mcnemar(y_true, pred_a, pred_b)
-    ok = tuple(int(x) for x in answer) == (paired.only_a, paired.only_b)
+    ok = given == (paired.only_a, paired.only_b)
     hint = "count images where A is right and B is wrong, then the reverse; images both get right (or wrong) do not count"
-    if tuple(int(x) for x in answer) == (paired.only_b, paired.only_a):
+    if given == (paired.only_b, paired.only_a):
         hint = "the right counts, in the wrong order: A first"
     return verdict(ok, hint)
 

@@ -160,7 +160,7 @@ def check_spread(mean_and_sd) -> bool:
         found = _numbers(value, 2)
         if found is None:
             return verdict(False, "return two numbers: (mean, standard deviation)")
-        if _close(found, expected):
+        if _close(found, expected, atol=5.1e-4):  # rounded to 3 decimals, as the table prints them, is fine
             continue
         if len(values) == 1:
             hint = "one seed has no spread to measure: return 0 for its standard deviation, as the table does"
