@@ -167,3 +167,9 @@ def test_discordant_and_count_in_the_wrong_form_get_hints(capsys):
     assert ex.check_discordant(y, a, b, (2, 1))
     capsys.readouterr()
     assert not ex.check_parameter_count("cnn0", "conv1", (112,)) and "trailing comma" in _said(capsys)
+
+
+@pytest.mark.parametrize("answer, hint", [(78, "one layer short"), (46, "one block short")])
+def test_receptive_field_names_a_walk_that_stops_early(answer, hint, capsys):
+    assert ex.check_receptive_field("cnn3", 94) and "✓" in _said(capsys)
+    assert not ex.check_receptive_field("cnn3", answer) and hint in _said(capsys)

@@ -280,3 +280,16 @@ def test_twin_count_of_an_array_gets_a_hint(capsys):
     hashes = np.zeros((3, 4), dtype=np.uint8)
     assert not check_twin_count(hashes, hashes, 5, np.array([True, True, False]))
     assert "one number" in capsys.readouterr().out
+
+
+def test_wilson_in_percent_or_as_centre_and_half_width_gets_its_hint(capsys):
+    def percent(correct, total, z=1.96):
+        low, high = stats.wilson_interval(correct, total)
+        return 100 * low, 100 * high
+
+    def centre_and_half(correct, total, z=1.96):
+        low, high = stats.wilson_interval(correct, total)
+        return (low + high) / 2, (high - low) / 2
+
+    assert not check_wilson_function(percent) and "in percent" in capsys.readouterr().out
+    assert not check_wilson_function(centre_and_half) and "(centre, half-width)" in capsys.readouterr().out

@@ -26,7 +26,12 @@ def check_parameter_count(model_name: str, layer: str, answer, image_size: int =
 
 
 def receptive_field(model: nn.Module) -> int:
-    """Side in pixels of the input patch that one position of the last feature map sees.
+    """Side in pixels of the input patch that one position of the last feature map sees."""
+    return receptive_fields(model)[-1]
+
+
+def receptive_fields(model: nn.Module) -> list[int]:
+    """The receptive field after each convolution and pooling, in the order they run.
 
     Walks the convolutions and poolings in the order they run (traced with hooks):
     each layer with kernel ``k`` widens the field by ``(k - 1)`` times the product of the
@@ -41,13 +46,14 @@ def receptive_field(model: nn.Module) -> int:
     finally:
         for h in handles:
             h.remove()
-    field, jump = 1, 1
+    fields, field, jump = [], 1, 1
     for m in order:
         k = m.kernel_size[0] if isinstance(m.kernel_size, tuple) else m.kernel_size
         s = m.stride[0] if isinstance(m.stride, tuple) else m.stride
         field += (k - 1) * jump
         jump *= s
-    return field
+        fields.append(field)
+    return fields
 
 
 def check_receptive_field(model_name: str, answer) -> bool:
@@ -56,9 +62,15 @@ def check_receptive_field(model_name: str, answer) -> bool:
         return False
     if number(answer) is None:
         return verdict(False, "`field` is one number: the side of the patch, in pixels")
-    return verdict(number(answer) == receptive_field(build_model(model_name)),
-                    "start at 1 pixel; a 3x3 conv adds 2 x (product of the strides so far), "
-                    "a 2x2 pool adds 1 x that product and then doubles it")
+    fields = receptive_fields(build_model(model_name))
+    field = fields[-1]
+    hint = ("start at 1 pixel; a 3x3 conv adds 2 x (product of the strides so far), "
+            "a 2x2 pool adds 1 x that product and then doubles it")
+    if number(answer) == fields[-2]:
+        hint = "one layer short: the last map is the one after the model's last layer, which adds one more step"
+    elif number(answer) == fields[-3]:
+        hint = "one block short: walk through every block, a conv and a pool each"
+    return verdict(number(answer) == field, hint)
 
 
 def check_output_shape(model: nn.Module, layer: str, image_size: int, answer) -> bool:

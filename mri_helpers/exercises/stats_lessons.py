@@ -89,6 +89,10 @@ def check_wilson_function(wilson_interval) -> bool:
             hint = "the right bounds in the wrong order: return (low, high)"
         elif _close(found, _wald(k, n, z.get("z", 1.96)), atol=1e-4):
             hint = "that is the textbook (Wald) interval p ± z·SE; Wilson's centre is pulled towards 1/2"
+        elif _close(found, 100 * expected, atol=1e-2):
+            hint = "the right interval in percent: return fractions between 0 and 1"
+        elif _close(found, (expected.mean(), (expected[1] - expected[0]) / 2), atol=1e-4):
+            hint = "that is (centre, half-width): return (centre - half-width, centre + half-width)"
         elif z:
             hint = "right with z = 1.96 but not with another z: use the argument z, not the number 1.96"
         else:
