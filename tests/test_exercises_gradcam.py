@@ -162,7 +162,7 @@ def test_runner_up_stub_and_a_single_return(capsys):
     assert checks.check_runner_up(stub) is False and STUB in said(capsys)
     assert checks.check_runner_up(lambda model, image: 1) is False and "return two things" in said(capsys)
     assert checks.check_runner_up(lambda model, image: 1 / 0) is False
-    assert said(capsys) == "✗ not yet: your function raised ZeroDivisionError: division by zero"
+    assert said(capsys) == "✗ not yet: your code raised ZeroDivisionError: division by zero"
 
 
 def test_strict_mode_raises_on_a_wrong_map(monkeypatch):

@@ -17,17 +17,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from ..sources import modes_per_class
-from .verdict import STUB, missing, verdict
-
-
-def attempt(function, *args):
-    """``(value, None)`` from ``function(*args)``, or ``(None, hint)`` when it is a stub or raises."""
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        return None, STUB
-    except Exception as err:  # the student's code: any error becomes a one-line hint, never a traceback
-        return None, f"your function raised {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+from .verdict import attempt, missing, verdict
 
 
 def _as_float(value, shape) -> torch.Tensor | None:

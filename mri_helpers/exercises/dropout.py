@@ -12,20 +12,12 @@ import math
 import torch
 from torch import nn
 
-from .verdict import STUB, missing, number, verdict
+from .verdict import STUB, attempt, missing, number, verdict
 
 P = 0.3  # the checkers' dropout probability
 TOLERANCE = 0.01  # on a share of 100,000 draws: about 7 standard errors, so a right answer never fails
 
 
-def _call(function, *args):
-    """``(output, None)``, or ``(None, hint)`` when the student's code is a stub or raises."""
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        return None, STUB
-    except Exception as error:  # noqa: BLE001 - any error of the student's code becomes a one-line hint
-        return None, f"your code raised {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def _values() -> torch.Tensor:
@@ -58,7 +50,7 @@ def check_zero_fraction(zero_fraction) -> bool:
             true = float((nn.Dropout(p).train()(torch.ones(100_000)) == 0).float().mean())
             torch.manual_seed(1)
             # wrapped, so the layer's p cannot be read off: it must be measured
-            answer, hint = _call(zero_fraction, nn.Sequential(nn.Dropout(p)).eval(), 100_000)
+            answer, hint = attempt(zero_fraction, nn.Sequential(nn.Dropout(p)).eval(), 100_000)
         if hint:
             return verdict(False, hint)
         answer = number(answer)
@@ -112,10 +104,10 @@ def check_dropout(dropout) -> bool:
         torch.manual_seed(0)
         x = _values()
         before = x.clone()
-        out, hint = _call(dropout, x, P, False)
+        out, hint = attempt(dropout, x, P, False)
         if hint or not (isinstance(out, torch.Tensor) and torch.equal(out, nn.Dropout(P).eval()(x))):
             return verdict(False, hint or "with training=False dropout is off: return x unchanged")
-        out, hint = _call(dropout, x, P, True)
+        out, hint = attempt(dropout, x, P, True)
         if hint:
             return verdict(False, hint)
         if not torch.equal(x, before):
@@ -123,12 +115,12 @@ def check_dropout(dropout) -> bool:
         hint = _training_hint(out, x, P)
         if hint:
             return verdict(False, hint)
-        again, hint = _call(dropout, x, P, True)
+        again, hint = attempt(dropout, x, P, True)
         if hint or torch.equal(again, out):
             return verdict(False, hint or "draw a new mask on every call (no torch.manual_seed inside the function)")
         for p, what in ((0.0, "with p = 0 nothing is dropped: return x as it is"),
                         (1.0, "with p = 1 every value is dropped: return zeros (1/(1 - p) would divide by zero)")):
-            out, hint = _call(dropout, x, p, True)
+            out, hint = attempt(dropout, x, p, True)
             if hint or not (isinstance(out, torch.Tensor) and torch.equal(out, nn.Dropout(p).train()(x))):
                 return verdict(False, f"{what} ({hint})" if hint else what)
     return verdict(True, "")
@@ -146,7 +138,7 @@ def check_dropout_layer(layer_class) -> bool:
         torch.manual_seed(0)
         x = _values()
         for p in (P, 0.6):
-            layer, hint = _call(layer_class, p)
+            layer, hint = attempt(layer_class, p)
             if hint:
                 return verdict(False, stub if hint == STUB else hint)
             if not isinstance(layer, nn.Module):
@@ -154,13 +146,13 @@ def check_dropout_layer(layer_class) -> bool:
             if "_modules" not in vars(layer):
                 return verdict(False, "call super().__init__() first in __init__, so that nn.Module sets itself up")
             model = nn.Sequential(nn.Identity(), layer)
-            out, hint = _call(model.train(), x)
+            out, hint = attempt(model.train(), x)
             if hint:
                 return verdict(False, stub if hint == STUB else hint)
             hint = _training_hint(out, x, p)
             if hint:
                 return verdict(False, f"after model.train(): {hint} (store p in __init__ and use self.p)")
-            out, hint = _call(model.eval(), x)
+            out, hint = attempt(model.eval(), x)
             if hint or not (isinstance(out, torch.Tensor) and torch.equal(out, x)):
                 return verdict(False, hint or "after model.eval() the layer must return x: pass self.training to dropout")
     return verdict(True, "")
@@ -177,10 +169,10 @@ def check_dropout2d(dropout2d) -> bool:
     with torch.random.fork_rng():
         torch.manual_seed(0)
         x = torch.rand(256, 64, 4, 4) + 0.5
-        out, hint = _call(dropout2d, x, p, False)
+        out, hint = attempt(dropout2d, x, p, False)
         if hint or not (isinstance(out, torch.Tensor) and torch.equal(out, nn.Dropout2d(p).eval()(x))):
             return verdict(False, hint or "with training=False dropout is off: return x unchanged")
-        out, hint = _call(dropout2d, x, p, True)
+        out, hint = attempt(dropout2d, x, p, True)
         if hint:
             return verdict(False, hint)
         if not isinstance(out, torch.Tensor) or out.shape != x.shape:

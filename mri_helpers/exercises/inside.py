@@ -6,13 +6,7 @@ import torch
 
 from ..hooks import capture
 from ..models import build_model
-from .verdict import STUB, missing, verdict
-
-
-def raised(error: Exception) -> str:
-    """A one-line hint naming what student code raised."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"your code raised {type(error).__name__}{': ' + message[:120] if message else ''}"
+from .verdict import attempt, missing, raised, verdict
 
 
 def _cnn3(image_size: int = 32, p: float | None = None) -> tuple[torch.nn.Module, torch.Tensor]:
@@ -113,12 +107,9 @@ def check_keep_output(keep_output) -> bool:
         with capture(model, [layer]) as outputs, torch.no_grad():
             model.eval().features(images)
         expected = outputs[layer]
-        try:
-            kept = keep_output(model, layer, images)
-        except NotImplementedError:
-            return verdict(False, STUB)
-        except Exception as error:  # any mistake in student code becomes a hint
-            return verdict(False, raised(error))
+        kept, hint = attempt(keep_output, model, layer, images)
+        if hint:
+            return verdict(False, hint)
         if _hooks_left(model):
             return verdict(False, "a hook is still on the model: keep the handle that register_forward_hook "
                                   "returns, and call handle.remove() once the forward pass is done")

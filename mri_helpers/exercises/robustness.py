@@ -8,8 +8,7 @@ import torch
 
 from .. import transforms as T
 from ..shifts import on_pixels
-from .inside import raised
-from .verdict import STUB, missing, verdict
+from .verdict import attempt, missing, verdict
 
 
 def _batch(low: int = 0, high: int = 256, seed: int = 5) -> torch.Tensor:
@@ -20,12 +19,9 @@ def _batch(low: int = 0, high: int = 256, seed: int = 5) -> torch.Tensor:
 def _shifted(shift, *args):
     """``(result, None)`` or ``(None, hint)``: ``shift`` called on a copy, and its result's type checked."""
     batch = args[0]
-    try:
-        out = shift(batch.clone(), *args[1:])
-    except NotImplementedError:
-        return None, STUB
-    except Exception as error:  # any mistake in student code becomes a hint
-        return None, raised(error)
+    out, hint = attempt(shift, batch.clone(), *args[1:])
+    if hint:
+        return None, hint
     if not isinstance(out, torch.Tensor) or out.shape != batch.shape:
         return None, f"return a batch of the shape that came in, {tuple(batch.shape)}"
     if out.dtype != torch.uint8:

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats as sp
 
 from .. import stats
-from .verdict import STUB, missing, verdict
+from .verdict import attempt, missing, verdict
 
 WILSON_COUNTS = ((498, 655), (81, 263), (3, 40), (0, 10), (10, 10))  # (right, images), from none to all right
 DISCORDANT = ((9, 1), (45, 39), (22, 75), (7, 143), (6, 6), (0, 3))  # (only A right, only B right)
@@ -36,15 +36,6 @@ HOLM_CASES = ((0.01, 0.04, 0.03, 0.20),  # the running maximum matters: 3 x 0.03
               (0.02, 0.02, 0.5))  # a tie
 
 
-def _attempt(function, *args, **kwargs):
-    """``(value, None)`` from the student's function, or ``(None, hint)`` when it is a stub or raises."""
-    try:
-        return function(*args, **kwargs), None
-    except NotImplementedError:
-        return None, STUB
-    except Exception as err:  # the student's code: a one-line hint, never a traceback
-        message = str(err).splitlines()[0] if str(err) else ""
-        return None, f"{getattr(function, '__name__', 'your function')} raised {type(err).__name__}: {message}"
 
 
 def _numbers(value, count: int) -> np.ndarray | None:
@@ -76,7 +67,7 @@ def check_wilson_function(wilson_interval) -> bool:
         return False
     cases = [(k, n, {}, 0.95) for k, n in WILSON_COUNTS] + [(498, 655, {"z": 2.5758}, 0.99)]
     for k, n, z, confidence in cases:
-        value, hint = _attempt(wilson_interval, k, n, **z)
+        value, hint = attempt(wilson_interval, k, n, **z)
         if hint:
             return verdict(False, hint)
         found = _numbers(value, 2)
@@ -124,7 +115,7 @@ def check_mcnemar_p(mcnemar_p) -> bool:
         return False
     for only_a, only_b in DISCORDANT:
         expected = stats.mcnemar(*predictions_with(only_a, only_b)).p_value
-        value, hint = _attempt(mcnemar_p, only_a, only_b)
+        value, hint = attempt(mcnemar_p, only_a, only_b)
         if hint:
             return verdict(False, hint)
         found = _numbers(value, 1)
@@ -158,7 +149,7 @@ def check_spread(mean_and_sd) -> bool:
         return False
     for values in SEED_SCORES:
         expected = stats.spread(values)
-        value, hint = _attempt(mean_and_sd, list(values))
+        value, hint = attempt(mean_and_sd, list(values))
         if hint:
             return verdict(False, hint)
         found = _numbers(value, 2)
@@ -188,7 +179,7 @@ def check_welch(welch_t) -> bool:
     for a, b in WELCH_GROUPS:
         welch, pooled = sp.ttest_ind(a, b, equal_var=False), sp.ttest_ind(a, b)
         expected = (welch.statistic, welch.df, welch.pvalue)
-        value, hint = _attempt(welch_t, list(a), list(b))
+        value, hint = attempt(welch_t, list(a), list(b))
         if hint:
             return verdict(False, hint)
         found = _numbers(value, 3)
@@ -226,7 +217,7 @@ def check_paired_t(paired_t) -> bool:
     for a, b in PAIRED_SEEDS:
         result = sp.ttest_rel(a, b)
         expected = (result.statistic, result.pvalue)
-        value, hint = _attempt(paired_t, list(a), list(b))
+        value, hint = attempt(paired_t, list(a), list(b))
         if hint:
             return verdict(False, hint)
         found = _numbers(value, 2)
@@ -269,7 +260,7 @@ def check_holm(holm) -> bool:
         return False
     for p in HOLM_CASES:
         expected, m = np.array(stats.holm(p)), len(p)
-        value, hint = _attempt(holm, list(p))
+        value, hint = attempt(holm, list(p))
         if hint:
             return verdict(False, hint)
         found = _numbers(value, m)

@@ -48,19 +48,20 @@ def is_stub(error: NotImplementedError) -> bool:
     return bool(frames) and "NotImplementedError" in (frames[-1].line or "")
 
 
-def attempt(function, *args):
-    """``(result, None)``, or ``(None, hint)`` when the student's code is still a stub or raises.
+def raised(error: Exception) -> str:
+    """A one-line hint naming what the student's code raised, never a traceback."""
+    message = (str(error).strip().splitlines() or [""])[0][:150]
+    return f"your code raised {type(error).__name__}" + (f": {message}" if message else "")
 
-    An error becomes a one-line hint that names it, never a traceback.
-    """
+
+def attempt(function, *args, **kwargs):
+    """``(result, None)``, or ``(None, hint)`` when the student's code is still a stub or raises."""
     try:
-        return function(*args), None
+        return function(*args, **kwargs), None
     except NotImplementedError as error:
-        if is_stub(error):
-            return None, STUB
-        return None, f"your code raised NotImplementedError: {str(error).splitlines()[0]}"
+        return None, STUB if is_stub(error) else raised(error)
     except Exception as error:  # noqa: BLE001 - any error of the student's code becomes a one-line hint
-        return None, f"your code raised {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+        return None, raised(error)
 
 
 def first_mismatch(function, args_at, expected: torch.Tensor, how_to_return: str):
