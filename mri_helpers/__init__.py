@@ -27,7 +27,7 @@ _EXPORTS = {
     "recipes": ["RECIPES", "VARIANTS", "Recipe", "variants"],
     "training": ["Trainer", "steepest_fall"],
     "transforms": ["Augment", "Prepare", "blur", "downsample", "unnormalize"],
-    "shifts": ["SHIFTS", "on_pixels", "shifted_accuracy"],
+    "shifts": ["SEEN", "on_pixels", "shifted_accuracy"],
     "datasets": ["make_loaders"],
     "sources": ["census"],
     "cache": ["tinted"],

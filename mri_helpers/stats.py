@@ -82,11 +82,19 @@ def spread(values) -> tuple[float, float]:
 
 def difference_interval(a, b, confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean of ``a[i] - b[i]`` over seeds and its t interval: how big the gap may be, not only
-    whether it is zero. ``nan`` bounds with fewer than 2 seeds."""
+    whether it is zero.
+
+    ``nan`` bounds where :func:`paired_over_seeds` gives ``nan``: fewer than 2 seeds, or every
+    seed differing by the same non-zero amount (no spread to size the interval with; a
+    zero-width interval would claim certainty 2-3 seeds cannot give). Identical scores give
+    ``(0, 0, 0)``.
+    """
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if d.size < 2:
+    if d.size < 2 or np.isnan(paired_over_seeds(a, b)):
         return float(d.mean()), float("nan"), float("nan")
-    low, high = ttest_rel(a, b).confidence_interval(confidence) if d.std() > 0 else (d.mean(), d.mean())
+    if np.allclose(d, 0):
+        return 0.0, 0.0, 0.0
+    low, high = ttest_rel(a, b).confidence_interval(confidence)
     return float(d.mean()), float(low), float(high)
 
 

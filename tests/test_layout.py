@@ -86,3 +86,21 @@ def test_architecture_hashes_the_layers_not_how_the_class_is_written():
     assert architecture(build_model("bestnet", batch_norm=False)) != architecture(build_model("bestnet"))
     torch.manual_seed(0)
     assert architecture(CNN0()) == architecture(CNN0())  # weights' values do not count, only their shapes
+
+
+def test_a_built_wheel_holds_every_module(tmp_path):
+    """A hosted runtime installs the package from the repository, not in editable mode: nothing may be left out."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "source"  # a copy: building in the repository would leave a build/ folder that hides omissions
+    shutil.copytree(PACKAGE, source / "mri_helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PACKAGE.parent / "pyproject.toml", source)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
+                    str(source)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("mri_helpers-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py")}
+    assert modules <= names, sorted(modules - names)

@@ -128,13 +128,13 @@ def test_lr_schedule_and_model_comparison():
 
 
 def test_shift_gallery_and_shifted_scores():
-    from mri_helpers.shifts import SHIFTS
+    from mri_helpers.shifts import SEEN
 
     image = torch.randint(0, 256, (1, 32, 32), dtype=torch.uint8)
-    fig = plots.shift_gallery(image, SHIFTS)
-    assert _titles(fig)[:8] == ["as exported", *SHIFTS] and len(fig.axes) == 8
+    fig = plots.shift_gallery(image, SEEN)
+    assert _titles(fig)[:8] == ["as exported", *SEEN] and len(fig.axes) == 8
     assert fig._suptitle.get_text() == "One scan, exported eight ways"
-    fig = plots.shift_gallery(image, {"darker": SHIFTS["brightness -20"]}, title="Two ways")
+    fig = plots.shift_gallery(image, {"darker": SEEN["brightness -20"]}, title="Two ways")
     assert _titles(fig)[:2] == ["as exported", "darker"] and fig._suptitle.get_text() == "Two ways"
     scores = {"bestnet": {"none": 0.97, "gamma 0.7": 0.9}, "robust": {"none": 0.96, "gamma 0.7": 0.95}}
     intervals = {"bestnet": {"none": (0.95, 0.98), "gamma 0.7": (0.87, 0.92)},

@@ -14,7 +14,7 @@ from mri_helpers.course.files import write_json
 from mri_helpers.course.lesson import course_variants
 from mri_helpers.models import build_model
 from mri_helpers.recipes import RECIPES
-from mri_helpers.shifts import SHIFTS
+from mri_helpers.shifts import SEEN
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
 FIXTURES = Path(__file__).parent / "fixtures" / "comparison"
@@ -333,9 +333,9 @@ def test_comparison_cells(key, value, cell):
 
 def _score(name, seed, none, losses=None):
     """A robustness score file's content: ``none`` as exported, lower by ``losses[shift]`` under a shift."""
-    from mri_helpers.shifts import SHIFTS
+    from mri_helpers.shifts import SEEN
 
-    accuracy = {"none": none, **{k: none - (losses or {}).get(k, 0) for k in SHIFTS}}
+    accuracy = {"none": none, **{k: none - (losses or {}).get(k, 0) for k in SEEN}}
     return {"run_id": f"{name}{seed}", "name": name, "seed": seed, "test_images": 655, "accuracy": accuracy}
 
 
@@ -377,7 +377,7 @@ def test_shift_comparison_pairs_two_models_seed_by_seed():
     assert lines[0] == "| shift | bestnet_robust | bestnet | difference (points) | paired t p (2 seeds) |"
     assert lines[2] == "| none | 0.975 | 0.970 | +0.5 | 0.5 |"  # differences 0 and 1 point: t = 1, 1 degree of freedom
     # half resolution: 0.96 and 0.97 against 0.88 and 0.88: +8.0 and +9.0 points, t = 17 with 1 degree of freedom
-    assert lines[2 + 1 + list(SHIFTS).index("half resolution")] == "| half resolution | 0.965 | 0.880 | +8.5 | 0.037 |"
+    assert lines[2 + 1 + list(SEEN).index("half resolution")] == "| half resolution | 0.965 | 0.880 | +8.5 | 0.037 |"
     assert robustness.shift_comparison(scores, "cnn3", "bestnet") == "No seed has scores for both cnn3 and bestnet yet."
 
 

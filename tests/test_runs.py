@@ -7,6 +7,7 @@ import logging
 import shutil
 from dataclasses import asdict, replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -217,6 +218,27 @@ def test_write_record_never_rewrites(first, caplog):
         kept = runs.write_record(first.run, dict(first.record, test_predictions=flipped))
     assert kept == first.record and "kept the earlier record" in caplog.text
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_the_record_keeps_probabilities_of_both_halves(first, data):
+    r = first.record
+    test, val = np.array(r["test_probabilities"]), np.array(r["val_probabilities"])
+    assert test.shape == (12, 4) and val.shape == (len(data.val), 4) == (len(r["val_labels"]), 4)
+    assert np.allclose(test.sum(axis=1), 1, atol=1e-5) and np.allclose(val.sum(axis=1), 1, atol=1e-5)
+    assert test.argmax(axis=1).tolist() == r["test_predictions"]
+    assert r["val_indices"] == data.val.rows.tolist() and r["val_labels"] == data.val.labels.tolist()
+
+
+def test_an_older_record_gains_missing_fields_only(first, caplog):
+    path = first.run.record
+    older = {k: v for k, v in first.record.items() if not k.endswith("probabilities")}
+    path.write_text(json.dumps(older))
+    with caplog.at_level(logging.INFO, logger="mri_helpers.course.runs"):
+        kept = runs.write_record(first.run, dict(first.record, train_seconds=999.0))
+    assert "added test_probabilities, val_probabilities" in caplog.text
+    assert kept["train_seconds"] == older["train_seconds"] != 999.0  # present fields never change
+    assert kept["test_probabilities"] == first.record["test_probabilities"]
+    assert json.loads(path.read_text()) == kept
 
 
 def test_a_checkpoint_of_another_run_is_refused(first, data, tmp_path):

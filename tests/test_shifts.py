@@ -1,9 +1,12 @@
 """Scan-appearance shifts (mri_helpers.shifts) and the remedies: per-image standardisation, intensity and detail augmentation."""
 
 import json
+import logging
+import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -13,7 +16,7 @@ from mri_helpers.course import records as rec
 from mri_helpers.course import runs
 from mri_helpers.models import Standardize, build_model
 from mri_helpers.recipes import VARIANTS, variants
-from mri_helpers.shifts import SHIFTS, darker, shifted_accuracy
+from mri_helpers.shifts import SEEN, darker, shifted_accuracy
 from mri_helpers.transforms import Augment, downsample
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_every_shift_keeps_shape_and_dtype():
     batch = torch.randint(0, 256, (3, 1, 64, 64), dtype=torch.uint8)
-    for name, shift in SHIFTS.items():
+    for name, shift in SEEN.items():
         out = shift(batch)
         assert out.shape == batch.shape and out.dtype == torch.uint8, name
         assert not torch.equal(out, batch), f"{name} changed nothing"
@@ -30,11 +33,11 @@ def test_every_shift_keeps_shape_and_dtype():
 def test_shift_known_values():
     x = torch.tensor([0, 10, 100, 255], dtype=torch.uint8).view(1, 1, 1, 4)
     assert darker(x).flatten().tolist() == [0, 0, 80, 235]
-    assert SHIFTS["gamma 0.7"](x).flatten().tolist()[::3] == [0, 255]  # gamma keeps black and white
-    assert SHIFTS["gamma 0.7"](x).flatten()[2] > 100 > SHIFTS["gamma 1.5"](x).flatten()[2]
+    assert SEEN["gamma 0.7"](x).flatten().tolist()[::3] == [0, 255]  # gamma keeps black and white
+    assert SEEN["gamma 0.7"](x).flatten()[2] > 100 > SEEN["gamma 1.5"](x).flatten()[2]
     flat = torch.full((1, 1, 16, 16), 90, dtype=torch.uint8)
     for name in ("contrast x0.75", "half resolution", "blur (sigma 1)"):
-        assert torch.equal(SHIFTS[name](flat), flat), name  # a flat image has no contrast or detail to lose
+        assert torch.equal(SEEN[name](flat), flat), name  # a flat image has no contrast or detail to lose
     checker = (torch.arange(16).view(1, 16) + torch.arange(16).view(16, 1)) % 2 * 255
     assert downsample(checker.float().view(1, 1, 16, 16) / 255, 0.5).std() < 0.04  # fine detail is gone
 
@@ -55,7 +58,7 @@ def test_shifted_accuracy_of_a_model_that_reads_brightness():
     images = torch.stack([torch.full((1, 8, 8), v, dtype=torch.uint8) for v in (100, 120, 140, 160)])
     labels = torch.tensor([0, 0, 1, 1])
     scores = shifted_accuracy(Brightness(), TensorDataset(images, labels), lambda x: x.float() / 255,
-                              {"brightness -20": darker, "gamma 1.5": SHIFTS["gamma 1.5"]}, batch_size=3)
+                              {"brightness -20": darker, "gamma 1.5": SEEN["gamma 1.5"]}, batch_size=3)
     assert scores == {"none": 1.0, "brightness -20": 0.75, "gamma 1.5": 0.5}
 
 
@@ -154,7 +157,7 @@ def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkp
     assert written == [tmp_path / "results" / "shifts" / "cnn0" / f"{first.run.id}.json"]
     assert "skipped cnn0 " + second.run.id in caplog.text
     score = json.loads(written[0].read_text())
-    assert list(score["accuracy"]) == ["none", *SHIFTS] and score["seed"] == 1 and score["test_images"] == 12
+    assert list(score["accuracy"]) == ["none", *SEEN] and score["seed"] == 1 and score["test_images"] == 12
     assert score["accuracy"]["none"] == first.record["test_accuracy"]  # unshifted, it is the run's own test score
     before = written[0].read_bytes()
     assert score_runs(out, lambda size: data, known={"cnn0": Variant("cnn0", recipe)}) == [] and written[0].read_bytes() == before
@@ -187,11 +190,191 @@ def test_shifts_apply_the_augmentation_functions_as_torchvision_would():
 
     every_level = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16)
     for g in (0.7, 1.5):  # the same numbers as torchvision's adjust_gamma, at every grey level
-        assert torch.equal(SHIFTS[f"gamma {g}"](every_level), F.adjust_gamma(every_level, g))
+        assert torch.equal(SEEN[f"gamma {g}"](every_level), F.adjust_gamma(every_level, g))
     x = torch.randint(0, 256, (4, 3, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
     torchvision = {"contrast x0.75": partial(F.adjust_contrast, contrast_factor=0.75),
                    "blur (sigma 1)": partial(F.gaussian_blur, kernel_size=[5, 5], sigma=[1.0, 1.0]),
                    "half resolution": lambda b: F.resize(F.resize(b, [16, 16], antialias=True), [32, 32], antialias=True)}
     for name, theirs in torchvision.items():  # float arithmetic against torchvision's whole grey levels
-        assert (SHIFTS[name](x).int() - theirs(x).int()).abs().max() <= 2, name
-    assert (SHIFTS["blur (sigma 1)"](x).int() - F.gaussian_blur(x, [9, 9], [2.0, 2.0]).int()).abs().max() > 2
+        assert (SEEN[name](x).int() - theirs(x).int()).abs().max() <= 2, name
+    assert (SEEN["blur (sigma 1)"](x).int() - F.gaussian_blur(x, [9, 9], [2.0, 2.0]).int()).abs().max() > 2
+
+
+def _scan(side=64):
+    """A smooth bright disc with a sharp-edged dark spot: something for every shift to change."""
+    v, u = torch.meshgrid(torch.linspace(-1, 1, side), torch.linspace(-1, 1, side), indexing="ij")
+    x = (0.6 * torch.exp(-(u**2 + v**2) * 2) + 0.3 * ((u - 0.3) ** 2 + v**2 < 0.05)) * 255
+    return x.to(torch.uint8).view(1, 1, side, side)
+
+
+def test_every_held_out_shift_keeps_shape_and_dtype_and_grows_with_severity():
+    from mri_helpers.shifts import HELD_OUT, held_out_shifts
+
+    scan = _scan()
+    shifts = held_out_shifts()
+    assert len(shifts) == 3 * len(HELD_OUT) == 33
+    for family, h in HELD_OUT.items():
+        changes = []
+        for name, shift in h.shifts(family).items():
+            out = shift(scan)
+            assert out.shape == scan.shape and out.dtype == torch.uint8, name
+            changes.append((out.float() - scan.float()).abs().mean().item())
+        if "resampling" in family:  # its severity is how coarse the grid is; its pixel error is not monotone
+            assert min(changes) > 0, family  # (a factor of 0.5 lands on whole pixels, and errs less than 0.65)
+        else:
+            assert 0 < changes[0] < changes[1] < changes[2], (family, changes)
+
+
+def test_no_held_out_shift_lies_inside_a_trained_range():
+    from mri_helpers.recipes import BEST, Variant
+    from mri_helpers.shifts import inside_training, trained_ranges
+
+    ranges = trained_ranges()
+    assert ranges["gamma"][0] == (0.7, 1.5) and ranges["contrast"][0] == (0.75, 1.25)
+    assert ranges["blur sigma"] == [pytest.approx((0.875, 2.625))]  # sigma 0.5-1.5 at 128 px = 0.875-2.625 at 224
+    assert ranges["side kept"] == [pytest.approx((0.4 * 128 / 224, 0.8 * 128 / 224))]
+    assert inside_training() == []
+    # the check can fail: detail augmentation at the stored size would cover every resampling setting
+    at_224 = {"wide": Variant("bestnet", replace(BEST, image_size=224, intensity_augment=True, detail_augment=True))}
+    assert inside_training(at_224) == [f"{kind} resampling {p}" for kind in ("nearest", "bicubic")
+                                       for p in (0.8, 0.65, 0.5)]
+
+
+def test_held_out_known_values():
+    from mri_helpers.shifts import bias_field, ghosting, rician
+
+    grey = torch.full((1, 1, 5, 5), 0.5)
+    field = bias_field(grey, 0.5)[0, 0]
+    assert field[0, 0] == pytest.approx(0.5 * math.exp(-0.5)) and field[-1, -1] == pytest.approx(0.5 * math.exp(0.5))
+    assert field[2, 2] == pytest.approx(0.5)  # the centre keeps its grey level
+    dot = torch.zeros(1, 1, 8, 8)
+    dot[0, 0, 4, 4] = 1
+    ghosts = ghosting(dot, 0.2)[0, 0]
+    assert ghosts[4, 4] == 1 and ghosts[2, 4] == ghosts[6, 4] == pytest.approx(0.1) and ghosts.sum() == pytest.approx(1.2)
+    black = torch.zeros(2, 1, 64, 64)
+    noisy = rician(black, 0.1)
+    assert noisy.min() >= 0 and noisy.mean() == pytest.approx(0.1 * math.sqrt(math.pi / 2), rel=0.05)  # Rayleigh
+    assert torch.equal(rician(black[:1], 0.1), noisy[:1])  # an image's noise does not depend on its batch
+
+
+def test_shifted_probabilities_resize_after_the_shift():
+    from mri_helpers.shifts import shifted_probabilities
+
+    images = torch.stack([torch.full((1, 16, 16), v, dtype=torch.uint8) for v in (100, 120, 140, 160)])
+    seen = []
+
+    def model(x):
+        seen.append(x.shape[-1])
+        return Brightness()(x)
+
+    model.eval, model.parameters, model.buffers = (lambda: None), (lambda: iter([])), (lambda: iter([]))
+    labels, probs = shifted_probabilities(model, TensorDataset(images, torch.tensor([0, 0, 1, 1])),
+                                          lambda x: x.float() / 255, {"brightness -20": darker}, image_size=8)
+    assert labels.tolist() == [0, 0, 1, 1] and set(seen) == {8}
+    assert probs["none"].argmax(1).tolist() == [0, 0, 1, 1] and probs["brightness -20"].argmax(1).tolist() == [0, 0, 0, 1]
+    assert np.allclose(probs["none"].sum(1), 1)
+
+
+def test_held_out_scores_keep_probabilities_and_the_test_half_waits_for_the_choice(small_root, tmp_path, caplog):
+    from mri_helpers.course.files import OutputDirs, write_json
+    from mri_helpers.course.robustness import (
+        CHOICE,
+        accuracies,
+        held_out_path,
+        load_held_out,
+        score_held_out,
+        shift_tests,
+    )
+    from mri_helpers.datasets import load_datasets
+    from mri_helpers.recipes import RECIPES, Variant
+    from mri_helpers.shifts import COMMON_SIZE, SEEN, held_out_shifts
+
+    sizes = {}
+
+    def data_at(size):
+        sizes.setdefault(size, load_datasets(small_root, image_size=size))
+        return sizes[size]
+
+    out = OutputDirs(tmp_path / "imgs", tmp_path / "results", tmp_path / "checkpoints", tmp_path / "nb")
+    recipe = replace(RECIPES["cnn0"], image_size=32, epochs=1, batch_size=8, precision="fp32")
+    known = {"cnn0": Variant("cnn0", recipe), "bestnet_robust": Variant("cnn0", recipe, group="remedy")}
+    base = runs.train_and_evaluate("cnn0", data_at(32), out, recipe, seed=1, progress=False)
+    remedy = runs.train_and_evaluate("bestnet_robust", data_at(32), out, recipe, seed=1, model="cnn0", options={},
+                                    progress=False)
+
+    written = score_held_out(out, data_at, "validation", known=known)
+    assert [p.parent.name for p in written] == ["cnn0", "bestnet_robust"] and set(sizes) == {32, COMMON_SIZE}
+    score = json.loads(written[0].read_text())
+    assert list(score["held_out"]) == ["none", *held_out_shifts()] and list(score["seen"]) == ["none", *SEEN]
+    assert score["labels"] == data_at(32).val.labels.tolist() and np.array(score["held_out"]["JPEG 5"]).shape == (
+        len(data_at(32).val), 4)
+    assert set(shift_tests(score)) == set(held_out_shifts())
+    assert 0 <= accuracies(score)["blur 5"] <= 1
+    assert score_held_out(out, data_at, "validation", known=known) == []  # written once
+
+    with caplog.at_level(logging.WARNING):
+        written = score_held_out(out, data_at, "test", known=known)
+    assert written == [held_out_path(out.results, "test", base.record)]
+    assert "skipped bestnet_robust on the test half" in caplog.text
+    test_score = json.loads(written[0].read_text())
+    assert accuracies(test_score, "seen")["none"] == base.record["test_accuracy"]  # the seen suite is the record's path
+    write_json(out.results / CHOICE, {"chosen": "bestnet_robust"})
+    assert score_held_out(out, data_at, "test", known=known) == [held_out_path(out.results, "test", remedy.record)]
+    assert len(load_held_out(out.results, "test")) == 2
+
+
+def _score(name, seed, none, middle_loss, n=200):
+    """A score file whose run gets ``none`` right unshifted and loses ``middle_loss`` at every middle severity."""
+    from mri_helpers.shifts import HELD_OUT
+
+    labels = [0] * n
+
+    def probs(accuracy):
+        right = round(accuracy * n)
+        return [[1.0, 0, 0, 0]] * right + [[0, 1.0, 0, 0]] * (n - right)
+
+    held = {"none": probs(none)}
+    for family, h in HELD_OUT.items():
+        for i, p in enumerate(h.severities):
+            held[f"{family} {p:g}"] = probs(none - (middle_loss if i == 1 else 0))
+    return {"name": name, "seed": seed, "labels": labels, "held_out": held}
+
+
+def test_the_choice_rule_keeps_accuracy_first_then_the_smallest_middle_loss_then_the_simpler_recipe():
+    from mri_helpers.course.robustness import choose
+
+    def scores(**by):
+        return [_score(name, seed, *by[name]) for name in by for seed in (42, 43, 44)]
+
+    # the most robust remedy loses 1.5 points unshifted: not eligible
+    assert choose(scores(bestnet=(0.98, 0.10), bestnet_robust=(0.965, 0.01),
+                         bestnet_robust_detail=(0.975, 0.04)))["chosen"] == "bestnet_robust_detail"
+    # within half a point of each other: the simpler recipe
+    verdict = choose(scores(bestnet=(0.98, 0.10), bestnet_robust=(0.975, 0.04), bestnet_robust_detail=(0.975, 0.036)))
+    assert verdict["chosen"] == "bestnet_robust" and verdict["half"] == "validation"
+    assert verdict["candidates"]["bestnet"]["worst_middle_loss"] == pytest.approx(0.10)
+    assert verdict["rule"].startswith("1. a candidate")
+    # two seeds are not enough to count
+    two = [s for s in scores(bestnet=(0.98, 0.1), bestnet_robust=(0.98, 0.0)) if s["seed"] != 44 or s["name"] == "bestnet"]
+    assert choose(two)["chosen"] == "bestnet"
+    with pytest.raises(ValueError, match="no candidate has 3 seeds"):
+        choose(two[:2])
+
+
+def test_severity_curves_and_the_held_out_table_pool_the_seeds():
+    from mri_helpers import plots
+    from mri_helpers.course.robustness import held_out_table, severity_curves
+    from mri_helpers.shifts import HELD_OUT
+
+    scores = [_score("bestnet", 42, 0.98, 0.10), _score("bestnet", 43, 0.96, 0.06), _score("cnn3", 42, 0.9, 0.2)]
+    curves = severity_curves(scores)
+    assert list(curves) == ["cnn3", "bestnet"] and list(curves["bestnet"]) == list(HELD_OUT)
+    none, mild, middle, severe = curves["bestnet"]["blur"]
+    assert none[:2] == (None, pytest.approx(0.97)) and middle[:2] == (4.0, pytest.approx(0.89))
+    assert none[2] < 0.97 < none[3] and mild[1] == severe[1] == pytest.approx(0.97)
+    table = held_out_table(scores).splitlines()
+    assert table[0].startswith("| model | seeds | none | gamma (brighter) 0.5 |")
+    assert table[3].startswith("| bestnet | 2 | 0.970 | 0.890 |") and table[3].endswith("| 8.0 (gamma (brighter)) |")
+    fig = plots.severity_curves(curves)
+    assert [ax.get_title() for ax in fig.axes[:len(HELD_OUT)]] == list(HELD_OUT) and len(fig.axes) == 12
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["cnn3", "bestnet"]

@@ -5,7 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from mri_helpers.stats import accuracy_interval, format_accuracy, mcnemar, paired_over_seeds, spread, wilson_interval
+from mri_helpers.stats import (
+    accuracy_interval,
+    difference_interval,
+    format_accuracy,
+    mcnemar,
+    paired_over_seeds,
+    spread,
+    wilson_interval,
+)
 
 
 def wilson_by_hand(k, n, z=1.959963984540054):
@@ -86,3 +94,17 @@ def test_paired_over_seeds_tests_the_differences_seed_by_seed():
     assert math.isnan(paired_over_seeds([0.8, 0.9], [0.7, 0.8]))  # same gap on every seed: no spread, no t
     with pytest.raises(ValueError, match="same length"):
         paired_over_seeds([0.8, 0.9], [0.8])
+
+
+def test_difference_interval_is_the_t_interval_of_the_differences():
+    # differences 0.01, 0.02, 0.03: mean 0.02, sd 0.01; t(0.975, 2 df) = 4.303, so 0.02 ± 4.303 * 0.01 / sqrt 3
+    gap, low, high = difference_interval([0.81, 0.82, 0.83], [0.80, 0.80, 0.80])
+    assert gap == pytest.approx(0.02) and (low, high) == pytest.approx((0.02 - 0.02484, 0.02 + 0.02484), abs=1e-4)
+
+
+def test_difference_interval_is_nan_where_the_paired_test_is():
+    for a, b in (([0.8, 0.9], [0.7, 0.8]), ([0.9, 0.9, 0.9], [0.8, 0.8, 0.8]), ([0.8], [0.7])):
+        gap, low, high = difference_interval(a, b)
+        assert gap == pytest.approx(0.1) and math.isnan(low) and math.isnan(high)
+        assert math.isnan(paired_over_seeds(a, b))
+    assert difference_interval([0.8, 0.9], [0.8, 0.9]) == (0.0, 0.0, 0.0)

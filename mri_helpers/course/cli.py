@@ -15,6 +15,7 @@ ablation or a remedy.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from dataclasses import replace
@@ -150,6 +151,39 @@ def _robustness(args) -> int:
     return 0
 
 
+def _held_out(args) -> int:
+    """Score the runs here under the held-out and seen shifts on one half; choose on validation."""
+    from ..datasets import load_datasets
+    from ..sources import banner
+    from .files import write_json
+    from .robustness import CHOICE, choose, load_held_out, score_held_out
+
+    cache = {}
+
+    def data_at(size: int):
+        if size not in cache:
+            cache[size] = load_datasets(args.data_dir, image_size=size)
+            if len(cache) == 1:
+                print(banner(cache[size].source, cache[size].root))
+        return cache[size]
+
+    out = _out(args, data_at(128).source)
+    score_held_out(out, data_at, args.half, names=args.names)
+    if args.half == "validation":
+        path = out.results / CHOICE
+        if path.exists():
+            print(f"the choice was made before and stands: {json.loads(path.read_text())['chosen']} ({path.name})")
+        else:
+            try:
+                verdict = choose(load_held_out(out.results, "validation"))
+            except ValueError as err:
+                print(f"no choice yet: {err}")
+                return 0
+            write_json(path, verdict)
+            print(f"chosen on the validation half: {verdict['chosen']} (written to {path.name})")
+    return 0
+
+
 def _course_stats(args) -> int:
     from ..sources import REPO_ROOT
     from .files import write_json
@@ -212,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     robust.add_argument("--seed", type=int, nargs="*", default=[42, 43, 44], help="seeds of the remedies to train")
     robust.add_argument("--data-dir", default=None)
     robust.add_argument("--out", default=None)
+    held = sub.add_parser("held-out", help="score the runs here under the held-out shifts on one half; "
+                          "on the validation half, then choose the robust recipe (once)")
+    held.add_argument("--half", choices=("validation", "test"), required=True)
+    held.add_argument("--names", nargs="*", default=None, help="only these models or variants (default: all)")
+    held.add_argument("--data-dir", default=None)
+    held.add_argument("--out", default=None)
     stats = sub.add_parser("course-stats", help="measure what students write and read; write results/course_stats.json")
     stats.add_argument("notebooks", nargs="*", help="default: every course notebook")
     student = sub.add_parser("student", help="write the student edition: solutions replaced by stubs, no outputs")
@@ -226,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
                    "readme": _readme, "course-stats": _course_stats,
-                   "robustness": _robustness, "student": _student, "slides": _slides}
+                   "robustness": _robustness, "held-out": _held_out, "student": _student, "slides": _slides}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

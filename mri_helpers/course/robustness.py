@@ -1,10 +1,16 @@
-"""The robustness study: every trained run scored under every shift of :mod:`~mri_helpers.shifts`.
+"""The robustness study: trained runs scored under the shifts of :mod:`~mri_helpers.shifts`.
 
-``python -m mri_helpers robustness`` (``make robustness``) trains the remedies (the
-``"remedy"`` variants of :data:`~mri_helpers.recipes.VARIANTS`) on the seeds asked for, then
-scores every run that has a checkpoint here and no score yet. Scores are filed like run
-records, one file per run, written once: ``results/shifts/<name>/<run-id>.json``. The
-tables below read them back and check them against the course's target.
+Two studies share this module:
+
+* the seen suite (``python -m mri_helpers robustness``, ``make robustness``): trains the
+  remedies (the ``"remedy"`` variants of :data:`~mri_helpers.recipes.VARIANTS`), then scores
+  every run with a checkpoint here on the test half, one file per run, written once:
+  ``results/shifts/<name>/<run-id>.json``;
+* the held-out suite (``python -m mri_helpers held-out --half validation``): the candidate
+  recipes are scored on the validation half, :func:`choose` picks one by a rule fixed in
+  advance and files the verdict, and only then are the chosen recipe and the baselines scored
+  on the test half (``--half test``), once. Those files keep every image's probabilities:
+  ``results/held_out/<half>/<name>/<run-id>.json``.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+from torchvision.transforms import v2
 
 from ..datasets import Datasets
 from ..recipes import variants
-from ..shifts import SHIFTS, shifted_accuracy
-from ..stats import paired_over_seeds
+from ..shifts import COMMON_SIZE, HELD_OUT, SEEN, held_out_shifts, shifted_accuracy, shifted_probabilities
+from ..stats import Paired, mcnemar, paired_over_seeds, wilson_interval
 from ..transforms import Prepare
 from .files import OutputDirs, write_json
 from .records import COURSE_MODELS, load_records, seed_runs
@@ -86,7 +93,7 @@ def _mean_scores(scores: list[dict]) -> dict[str, tuple[int, dict[str, float], s
         mine = [s["accuracy"] for s in scores if s["name"] == name]
         if mine:
             mean = {c: sum(m[c] for m in mine) / len(mine) for c in mine[0]}
-            out[name] = (len(mine), mean, max(SHIFTS, key=lambda c: mean["none"] - mean[c]))
+            out[name] = (len(mine), mean, max(SEEN, key=lambda c: mean["none"] - mean[c]))
     return out
 
 
@@ -95,7 +102,7 @@ def robustness_table(scores: list[dict]) -> str:
     shift, and its largest mean loss (in points) under any shift."""
     if not scores:
         return "No scores yet: run `make robustness` where the checkpoints are."
-    columns = ["none", *SHIFTS]
+    columns = ["none", *SEEN]
     lines = ["| model | seeds | " + " | ".join(columns) + " | largest loss |",
              "| --- | ---: |" + " ---: |" * (len(columns) + 1)]
     for name, (n, mean, worst) in _mean_scores(scores).items():
@@ -120,7 +127,7 @@ def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[
         # the best the missing seeds could do: 1.0 as exported and under every shift
         best = {c: (v * n + missing) / (n + missing) for c, v in mean.items()}
         missed = [what for what, bad in (("accuracy", best["none"] < target["floor"]),
-                                         ("loss", max(best["none"] - best[c] for c in SHIFTS) > target["max_loss"]))
+                                         ("loss", max(best["none"] - best[c] for c in SEEN) > target["max_loss"]))
                   if bad]
         if missed and missing:
             verdict = (f"cannot meet the target ({' and '.join(missed)}), whatever its missing "
@@ -146,7 +153,7 @@ def shift_comparison(scores: list[dict], a: str, b: str) -> str:
         return f"No seed has scores for both {a} and {b} yet."
     lines = [f"| shift | {a} | {b} | difference (points) | paired t p ({len(seeds)} seeds) |",
              "| --- | ---: | ---: | ---: | ---: |"]
-    for column in ("none", *SHIFTS):
+    for column in ("none", *SEEN):
         x, y = ([by[name][s][column] for s in seeds] for name in (a, b))
         p = paired_over_seeds(x, y)
         points = round(100 * (np.mean(x) - np.mean(y)), 1) + 0.0  # + 0.0: no "-0.0"
@@ -161,3 +168,174 @@ def robustness_report(results_dir: str | os.PathLike) -> str:
     if not scores:
         return robustness_table(scores)
     return robustness_table(scores) + "\n\n" + "\n".join(f"- {v}" for v in robustness_verdicts(scores).values())
+
+
+# ---- The held-out suite: candidates compared on the validation half, the test half scored once ----
+
+HELD_OUT_SCORES = "held_out"  # results/held_out/<half>/<name>/<run-id>.json
+CANDIDATES = ("bestnet", *variants("remedy"))  # the recipes the choice is between, simplest first
+CHOICE = "robustness_choice.json"  # results/robustness_choice.json: the validation half's verdict
+HALVES = ("validation", "test")
+
+
+def held_out_path(results: str | Path, half: str, record: dict) -> Path:
+    return Path(results) / HELD_OUT_SCORES / half / record["name"] / f"{record['run_id']}.json"
+
+
+def chosen(results: str | Path) -> str | None:
+    """The recipe the validation half chose, once :func:`choose` has been run; ``None`` before."""
+    path = Path(results) / CHOICE
+    return json.loads(path.read_text())["chosen"] if path.exists() else None
+
+
+def may_score(name: str, half: str, results: str | Path) -> bool:
+    """The test half is scored once, for the baselines (the course models) and the chosen recipe:
+    a candidate that was not chosen never sees it."""
+    return half == "validation" or name in COURSE_MODELS or name == chosen(results)
+
+
+def _probabilities(probs: np.ndarray) -> list[list[float]]:
+    return [[round(float(p), 4) for p in row] for row in probs]
+
+
+def score_held_out(out: OutputDirs, data_at, half: str, names=None, known: dict | None = None) -> list[Path]:
+    """Score every studied run (of ``names``) that has a checkpoint here and no held-out score
+    on ``half`` yet, under the held-out suite and the seen one; return the files written.
+
+    ``data_at(image_size)`` gives the datasets at a size. Held-out shifts act on the images at
+    :data:`~mri_helpers.shifts.COMMON_SIZE`, then each batch is resized to the run's input;
+    the seen shifts act at the run's input size, as before. Each file keeps every image's class
+    probabilities, so a shift's McNemar test and any later metric need no checkpoint.
+    """
+    if half not in HALVES:
+        raise ValueError(f"half must be one of {HALVES}, got {half!r}")
+    written = []
+    for record in studied(load_records(out.results), known):
+        target = held_out_path(out.results, half, record)
+        checkpoint = Path(out.checkpoints) / record["name"] / f"{record['run_id']}.pt"
+        if (names and record["name"] not in names) or target.exists():
+            continue
+        if not may_score(record["name"], half, out.results):
+            log.warning("skipped %s on the test half: only the baselines and the recipe chosen on the "
+                        "validation half are scored there", record["name"])
+            continue
+        if not checkpoint.exists():
+            log.warning("skipped %s %s: no checkpoint here (train it, or score it where it was trained)",
+                        record["name"], record["run_id"])
+            continue
+        own, common = data_at(record["image_size"]), data_at(COMMON_SIZE)
+        split = {"validation": "val", "test": "test"}[half]
+        model, meta = load_model(checkpoint, device=None)
+        prepare = Prepare(v2.Normalize(meta["mean"], meta["std"]))
+        images = getattr(common, split)
+        labels, held = shifted_probabilities(model, images.subset(images.rows, raw=True), prepare,
+                                             held_out_shifts(), image_size=record["image_size"])
+        images = getattr(own, split)
+        seen_labels, seen = shifted_probabilities(model, images.subset(images.rows, raw=True), prepare, SEEN)
+        if half == "test" and seen_labels.tolist() != record["test_labels"]:
+            raise ValueError(f"{record['name']} {record['run_id']}: the test half here is not the record's")
+        write_json(target, {
+            "run_id": record["run_id"], "name": record["name"], "seed": record["seed"], "half": half,
+            "image_size": record["image_size"], "common_size": COMMON_SIZE, "indices": images.rows.tolist(),
+            "labels": labels.tolist(),
+            "held_out": {name: _probabilities(p) for name, p in held.items()},
+            "seen": {name: _probabilities(p) for name, p in seen.items()},
+        })
+        print(f"{record['name']} seed {record['seed']} ({half} half): scored under {len(held) - 1} held-out "
+              f"and {len(seen) - 1} seen shifts")
+        written.append(target)
+    return written
+
+
+def load_held_out(results: str | os.PathLike, half: str) -> list[dict]:
+    """Every held-out score file of one half."""
+    return [json.loads(p.read_text()) for p in sorted((Path(results) / HELD_OUT_SCORES / half).glob("*/*.json"))]
+
+
+def accuracies(score: dict, suite: str = "held_out") -> dict[str, float]:
+    """One score file's accuracy per shift (``"none"`` first) in ``suite``."""
+    labels = np.asarray(score["labels"])
+    return {name: float((np.asarray(p).argmax(1) == labels).mean()) for name, p in score[suite].items()}
+
+
+def shift_tests(score: dict, suite: str = "held_out") -> dict[str, Paired]:
+    """Per shift, the exact McNemar test of the run under the shift against the same run unshifted,
+    on the same images."""
+    labels, probs = score["labels"], score[suite]
+    none = np.asarray(probs["none"]).argmax(1)
+    return {name: mcnemar(labels, none, np.asarray(p).argmax(1)) for name, p in probs.items() if name != "none"}
+
+
+def middle_losses(scores: list[dict]) -> dict[str, float]:
+    """Per held-out family, the mean over the given runs (a recipe's seeds) of the accuracy lost at
+    the middle severity, against the same run unshifted."""
+    out = {}
+    for family, h in HELD_OUT.items():
+        middle = f"{family} {h.severities[1]:g}"
+        out[family] = float(np.mean([accuracies(s)["none"] - accuracies(s)[middle] for s in scores]))
+    return out
+
+
+def choose(scores: list[dict], seeds: int = 3) -> dict:
+    """The rule that picks the course's robust recipe on the validation half, written before any
+    candidate was scored:
+
+    1. a candidate (:data:`CANDIDATES`) counts once ``seeds`` of its seeds are scored;
+    2. it must keep its unshifted accuracy: a mean within 1 point of the best candidate's;
+    3. of those, the smallest worst loss at the middle severity of any held-out family (mean over seeds);
+    4. a tie within half a point goes to the candidate listed first, the simpler recipe.
+    """
+    by = {name: [s for s in scores if s["name"] == name] for name in CANDIDATES}
+    ready = {name: mine for name, mine in by.items() if len({s["seed"] for s in mine}) >= seeds}
+    if not ready:
+        raise ValueError(f"no candidate has {seeds} seeds scored on the validation half yet")
+    plain = {name: float(np.mean([accuracies(s)["none"] for s in mine])) for name, mine in ready.items()}
+    worst = {name: max(middle_losses(mine).values()) for name, mine in ready.items()}
+    eligible = [name for name in ready if plain[name] >= max(plain.values()) - 0.01]
+    best = min(worst[name] for name in eligible)
+    pick = next(name for name in eligible if worst[name] <= best + 0.005)
+    return {"chosen": pick, "half": "validation", "rule": choose.__doc__.split("\n\n", 1)[1].strip(),
+            "candidates": {name: {"seeds": sorted(s["seed"] for s in ready[name]), "unshifted": plain[name],
+                                  "worst_middle_loss": worst[name], "eligible": name in eligible} for name in ready}}
+
+
+def severity_curves(scores: list[dict]) -> dict[str, dict[str, list[tuple]]]:
+    """Per model (course order) and held-out family: ``(parameter, accuracy, low, high)`` at no
+    shift and at each severity, the accuracy pooled over the model's scored seeds and its Wilson
+    interval (the seeds' images counted together)."""
+    curves = {}
+    for name in STUDIED:
+        mine = [s for s in scores if s["name"] == name]
+        if not mine:
+            continue
+        curves[name] = {}
+        for family, h in HELD_OUT.items():
+            points = []
+            for p, shift in ((None, "none"), *((p, f"{family} {p:g}") for p in h.severities)):
+                right = sum(int((np.asarray(s["held_out"][shift]).argmax(1) == np.asarray(s["labels"])).sum())
+                            for s in mine)
+                total = sum(len(s["labels"]) for s in mine)
+                points.append((p, right / total, *wilson_interval(right, total)))
+            curves[name][family] = points
+    return curves
+
+
+def held_out_table(scores: list[dict]) -> str:
+    """Markdown: per model, the mean accuracy over its seeds unshifted and at each family's middle
+    severity, and its largest mean loss there (in points)."""
+    if not scores:
+        return "No held-out scores yet: run `python -m mri_helpers held-out --half validation` where the checkpoints are."
+    families = list(HELD_OUT)
+    lines = ["| model | seeds | none | " + " | ".join(f"{f} {HELD_OUT[f].severities[1]:g}" for f in families)
+             + " | largest loss |", "| --- | ---: |" + " ---: |" * (len(families) + 2)]
+    for name in STUDIED:
+        mine = [s for s in scores if s["name"] == name]
+        if not mine:
+            continue
+        none = np.mean([accuracies(s)["none"] for s in mine])
+        losses = middle_losses(mine)
+        worst = max(losses, key=losses.get)
+        cells = [f"{none - losses[f]:.3f}" for f in families]
+        lines.append(f"| {name} | {len(mine)} | {none:.3f} | " + " | ".join(cells)
+                     + f" | {100 * losses[worst]:.1f} ({worst}) |")
+    return "\n".join(lines)

@@ -165,20 +165,38 @@ def write_record(run: Run, record: dict) -> dict:
 
     Records are never rewritten. Evaluating the same checkpoint again gives the same
     numbers; if they differ (the checkpoint was retrained), the first record is kept and
-    a warning says how to replace it.
+    a warning says how to replace it. An evaluation that agrees on every test prediction
+    may add fields the record lacks (the probabilities, for a record written before they
+    were kept), never change one.
     """
     if run.record.exists():
         kept = json.loads(run.record.read_text())
         if kept.get("test_predictions") != record["test_predictions"]:
             log.warning("kept the earlier record %s, whose predictions differ from this evaluation: "
                         "delete it to record this one", run.record)
+            return kept
+        missing = {key: value for key, value in record.items() if key not in kept}
+        if missing:  # an older record, from the same checkpoint: it gains the fields it lacks
+            log.info("added %s to %s", ", ".join(missing), run.record)
+            write_json(run.record, {**kept, **missing})
+            return {**kept, **missing}
         return kept
     write_json(run.record, record)
     return record
 
 
-def make_record(run: Run, trainer: Trainer, test: Evaluation, data: Datasets) -> dict:
-    """Everything the tables need about one evaluated run, as plain JSON types."""
+def rounded(probs) -> list[list[float]]:
+    """Class probabilities to 6 significant digits: exact enough for any metric, a third of the bytes."""
+    return [[float(f"{p:.6g}") for p in row] for row in probs.tolist()]
+
+
+def make_record(run: Run, trainer: Trainer, test: Evaluation, data: Datasets, val: Evaluation) -> dict:
+    """Everything a later analysis needs about one evaluated run, as plain JSON types.
+
+    Checkpoints stay on the machine that trained them, so the record keeps each image's
+    class probabilities on both halves: calibration is fitted on the validation half and
+    AUC, calibration error and paired tests are computed on the test half from these alone.
+    """
     params = layer_parameters(trainer.model)
     return {
         "schema": SCHEMA,
@@ -206,6 +224,10 @@ def make_record(run: Run, trainer: Trainer, test: Evaluation, data: Datasets) ->
         "confusion_matrix": test.confusion().tolist(),
         "test_labels": test.y_true.tolist(),
         "test_predictions": test.y_pred.tolist(),
+        "test_probabilities": rounded(test.probs),
+        "val_indices": data.val.rows.tolist(),
+        "val_labels": val.y_true.tolist(),
+        "val_probabilities": rounded(val.probs),
         "device": trainer.device.type,
         "precision": trainer.precision,
         **amp.describe_cpu(),
@@ -274,7 +296,8 @@ def train_and_evaluate(name: str, data: Datasets, out: OutputDirs, recipe: Recip
     trainer.fit(train_loader, val_loader, recipe.epochs, patience=recipe.patience, checkpoint=run.checkpoint,
                 progress=progress and not finished)
     test = evaluate(trainer.model, test_loader, data.classes)
-    record = write_record(run, make_record(run, trainer, test, data))
+    val = evaluate(trainer.model, val_loader, data.classes)
+    record = write_record(run, make_record(run, trainer, test, data, val))
     return Result(run, trainer, test, record)
 
 

@@ -30,7 +30,7 @@ def _shifted(shift, *args):
 
 
 def check_gamma_shift(gamma_shift) -> bool:
-    """13: does ``gamma_shift(batch, g)`` give the course's gamma shift (``SHIFTS["gamma 0.7"]``) to a grey level?
+    """13: does ``gamma_shift(batch, g)`` give the course's gamma shift (``SEEN["gamma 0.7"]``) to a grey level?
 
     It is compared with the library's shift, ``on_pixels(partial(transforms.gamma, g=g))``, on a
     batch of the checker's own, for g = 0.7 and g = 1.5. The library converts back to uint8 as

@@ -1,7 +1,8 @@
 """Every figure of the course. Each function returns a matplotlib ``Figure``.
 
 Keeping figure code here (as *PyTorch Step by Step* keeps it in ``plots/``) lets the
-notebooks show one line per figure and lets tests check the axes and titles.
+notebooks show one line per figure and lets tests check the axes and titles. The figures of
+the robustness study live in :mod:`.shifts`, and are imported here with the rest.
 :func:`save_figure` writes a figure atomically, so an interrupted run never leaves a
 truncated PNG in ``imgs/``.
 """
@@ -19,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from .transforms import unnormalize
+from ..transforms import unnormalize
 
 # Notebook figures are stored inside the .ipynb files: a modest screen resolution keeps them
 # small. Files in imgs/ are saved at a higher resolution by save_figure.
@@ -351,35 +352,5 @@ def model_comparison(rows: dict[str, dict]) -> Figure:
     return fig
 
 
-def shift_gallery(image: torch.Tensor, shifts: dict, title: str = "One scan, exported eight ways") -> Figure:
-    """One uint8 scan (``C x H x W``) as exported, and under each shift (:data:`~mri_helpers.shifts.SHIFTS`)."""
-    panels = {"as exported": image, **{name: shift(image[None])[0] for name, shift in shifts.items()}}
-    columns = 4
-    rows = math.ceil(len(panels) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.8 * rows), squeeze=False, layout="constrained")
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, (name, shown) in zip(axes.flat, panels.items()):
-        _show(ax, shown)
-        ax.set_title(name, fontsize=9)
-    fig.suptitle(title)
-    return fig
 
-
-def shifted_scores(scores: dict[str, dict[str, float]], intervals: dict[str, dict[str, tuple]] | None = None) -> Figure:
-    """Test accuracy of each model (one line each) with no shift and under every shift, with 95% intervals."""
-    fig, ax = plt.subplots(figsize=(10, 3.8), layout="constrained")
-    for k, (name, accuracy) in enumerate(scores.items()):
-        x = np.arange(len(accuracy)) + (k - (len(scores) - 1) / 2) * 0.12
-        y = np.array(list(accuracy.values()))
-        if intervals:
-            low, high = np.array([intervals[name][s] for s in accuracy]).T
-            ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o", capsize=3, label=name)
-        else:
-            ax.plot(x, y, "o", label=name)
-    ax.set_xticks(np.arange(len(accuracy)), list(accuracy), rotation=20)
-    ax.set_ylabel("test accuracy")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend()
-    ax.set_title("Accuracy when the scans are exported differently (95% intervals)")
-    return fig
+from .shifts import severity_curves, shift_gallery, shifted_scores  # noqa: E402, F401  (after _show, which they use)
