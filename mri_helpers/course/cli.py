@@ -184,6 +184,21 @@ def _held_out(args) -> int:
     return 0
 
 
+def _ship(args) -> int:
+    """Export the seed-42 run of a model as shipped weights (weights/), with its manifest entry."""
+    from ..sources import REPO_ROOT
+    from ..weights import WEIGHTS, export
+    from .records import load_records, seed_runs
+
+    runs = seed_runs(load_records(REPO_ROOT / "results"), names=(args.model,)).get(args.model, [])
+    record = next((r for r in runs if r["seed"] == 42 and r["data_source"] == "real"), None)
+    if record is None:
+        raise ValueError(f"no real-data seed-42 record of {args.model} in results/: train it first")
+    entry = export(REPO_ROOT / "checkpoints" / args.model / f"{record['run_id']}.pt", args.model, record, WEIGHTS)
+    print(f"weights/{entry['file']}: run {entry['run_id']}, {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256'][:12]}…")
+    return 0
+
+
 def _course_stats(args) -> int:
     from ..sources import REPO_ROOT
     from .files import write_json
@@ -246,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     robust.add_argument("--seed", type=int, nargs="*", default=[42, 43, 44], help="seeds of the remedies to train")
     robust.add_argument("--data-dir", default=None)
     robust.add_argument("--out", default=None)
+    ship = sub.add_parser("ship", help="write a model's seed-42 weights in half precision to weights/, with its sha256")
+    ship.add_argument("--model", choices=VARIANTS, required=True)
     held = sub.add_parser("held-out", help="score the runs here under the held-out shifts on one half; "
                           "on the validation half, then choose the robust recipe (once)")
     held.add_argument("--half", choices=("validation", "test"), required=True)
@@ -266,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
                    "readme": _readme, "course-stats": _course_stats,
-                   "robustness": _robustness, "held-out": _held_out, "student": _student, "slides": _slides}
+                   "robustness": _robustness, "held-out": _held_out, "ship": _ship, "student": _student, "slides": _slides}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -34,9 +34,11 @@ from ..datasets import Datasets, make_loaders
 from ..metrics import Evaluation, evaluate
 from ..models import build_model, layer_parameters
 from ..recipes import VARIANTS, Recipe
+from ..sources import REPO_ROOT
 from ..stats import accuracy_interval, format_accuracy
 from ..training import Trainer, load_checkpoint, pick_device, seed_everything
 from ..transforms import Augment, Prepare
+from ..weights import load_shipped, read_manifest
 from . import precision as amp
 from .files import OutputDirs, output_dirs, write_json
 
@@ -338,7 +340,8 @@ BRIEF = dict(epochs=1, batch_size=16, train_subset=256)
 
 def load_or_train_briefly(name: str, data: Datasets, out: OutputDirs, seed: int = 42,
                           recipe: Recipe | None = None) -> tuple[nn.Module, dict]:
-    """The model its notebook trained on this data at this size, or a brief stand-in, as ``(model, meta)``.
+    """The model its notebook trained on this data at this size, else the course's shipped weights
+    (real data, seed 42, the recipe's size), else a brief stand-in, as ``(model, meta)``.
 
     The stand-in is trained for one epoch on 256 images at the size asked for, filed in
     ``scratch/`` under its own run (a brief run must never mix with real results), and the
@@ -351,6 +354,11 @@ def load_or_train_briefly(name: str, data: Datasets, out: OutputDirs, seed: int 
         print(f"loaded {name}: {len(meta['history'])} epochs, trained in "
               f"{sum(h['seconds'] for h in meta['history']) / 60:.1f} min")
         return model, meta
+    shipped = read_manifest().get(name)
+    if shipped and data.source == "real" and seed == shipped["seed"] and recipe == VARIANTS[name].recipe:
+        model, meta = load_shipped(name, device=pick_device())
+        if meta["classes"] == data.classes and meta["image_size"] == data.image_size:
+            return model, dict(meta, history=json.loads((REPO_ROOT / shipped["record"]).read_text())["history"])
     print(f"no finished {name} run for this data and recipe: training {name} briefly "
           f"(1 epoch on 256 images) so there is something to look at")
     brief = output_dirs(data.source, quick=True)
