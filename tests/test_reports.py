@@ -63,6 +63,32 @@ def test_reweighted_accuracy_keeps_the_class_mix_of_the_whole_test_half():
     assert tables.reweighted_accuracy(record, [7, 11]) is None  # no notumor left: undefined
 
 
+def test_reweighted_interval_resamples_within_each_class():
+    record = _record("cnn0")
+    # twin-free per class: glioma 2/2, notumor 1/1 and pituitary 0/1 never vary
+    low, high = tables.reweighted_interval(record, [7, 8])
+    # meningioma's two images (one right) give 0, 0.5 or 1 per draw; pituitary's one wrong image always 0
+    assert (low, high) == pytest.approx(((1 + 0 + 1 + 0) / 4, (1 + 1 + 1 + 0) / 4))
+    assert low <= tables.reweighted_accuracy(record, [7, 8]) <= high
+    perfect = dict(record, test_predictions=record["test_labels"])
+    assert tables.reweighted_interval(perfect, [7, 8]) == (1.0, 1.0)
+
+
+def test_the_clinical_table_reads_probabilities_and_skips_records_without_them():
+    probs = [[.7, .1, .1, .1], [.6, .2, .1, .1], [.1, .1, .7, .1], [.1, .1, .1, .7]] * 2  # argmax 0, 0, 2, 3
+    with_probs = _record("cnn0", test_probabilities=probs, val_labels=[0, 1, 2, 3],
+                         val_probabilities=[[.7, .1, .1, .1], [.1, .7, .1, .1], [.1, .1, .7, .1], [.1, .1, .1, .7]])
+    table = tables.clinical_table({"cnn0": with_probs, "cnn1": _record("cnn1")}).splitlines()
+    assert table[0].startswith("| model | AUC per class") and len(table) == 5
+    # meningioma's two scans score 0.2, every other scan 0.1: AUC 1. Sensitivity: the 6 tumour scans (labels 0, 1
+    # and 3) are all predicted as some tumour; specificity: both notumor scans are predicted notumor
+    assert table[2].startswith("| cnn0 | glioma 1.000, meningioma 1.000, notumor 1.000, pituitary 1.000 | 1.000 [0.610, 1.000] "
+                               "| 1.000 [0.342, 1.000] |")
+    probs[1] = [.1, .05, .1, .75]  # a meningioma now scores below every other scan
+    assert "meningioma 0.500" in tables.clinical_table({"cnn0": dict(with_probs, test_probabilities=probs)})
+    assert table[4] == "Not shown: cnn1 (their records predate stored probabilities; retrain to add them)."
+
+
 def test_twin_breakdown_per_class():
     rows = tables.twin_breakdown(_record("cnn0"), [5, 8, 12])
     assert rows == [

@@ -74,6 +74,25 @@ def reweighted_accuracy(record: dict, twins: list[int]) -> float | None:
     return float(total)
 
 
+def reweighted_interval(record: dict, twins: list[int], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """A 95% percentile bootstrap interval for :func:`reweighted_accuracy`.
+
+    Each draw resamples every class's twin-free test images with replacement (so each class
+    keeps its count and its weight) and re-weights as the score does. A class left with few
+    twin-free images, ``notumor`` here, makes the interval wide: read gaps against it.
+    """
+    labels, right, free = _twin_free(record, twins)
+    rng = np.random.default_rng(seed)
+    draws = np.zeros(resamples)
+    for c in np.unique(labels):
+        mine = right[free & (labels == c)]
+        if mine.size == 0:
+            return float("nan"), float("nan")
+        draws += (labels == c).mean() * mine[rng.integers(0, mine.size, (resamples, mine.size))].mean(axis=1)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def twin_breakdown(record: dict, twins: list[int]) -> list[dict]:
     """Per class: how many test images have a twin in Training, and the accuracy with and without one."""
     labels, right, free = _twin_free(record, twins)
@@ -124,12 +143,41 @@ def results_table(runs: dict[str, list[dict]], twin_list: list[int] | None, seed
         mean, sd = spread([x["test_accuracy"] for x in records])
         seeds = f"{mean:.3f} ± {sd:.3f} ({len(records)} seeds)" if len(records) > 1 else "1 seed"
         twin_free = reweighted_accuracy(r, twin_list) if twin_list is not None else None
-        twin_free = "-" if twin_free is None else f"{twin_free:.3f}"
+        twin_free = "-" if twin_free is None else "{:.3f} [{:.3f}, {:.3f}]".format(
+            twin_free, *reweighted_interval(r, twin_list))
         lines.append(
             f"| {name} | {r['parameters']:,} | {r['epochs']} | {r['train_seconds'] / 60:.1f} min ({r['device']}) "
             f"| {r['history'][-1]['val_accuracy']:.3f} | {interval} | {seeds} | {twin_free} "
             f"| {r['test_macro_f1']:.3f} | {was} |"
         )
+    return "\n".join(lines)
+
+
+def clinical_table(runs: dict[str, dict]) -> str:
+    """Markdown: per model's seed-42 run (:func:`course_runs`), what a clinician asks, from the
+    probabilities its record keeps (:mod:`~mri_helpers.clinical`): the one-vs-rest AUC of each
+    class, tumour sensitivity and specificity with Wilson intervals, and the calibration error
+    before and after temperature scaling fitted on the validation half. A record without
+    probabilities is left out, and a line under the table says so."""
+    from ..clinical import auc_per_class, expected_calibration_error, fit_temperature, scale, tumour_screen
+
+    lines = ["| model | AUC per class (one vs rest) | tumour sensitivity [95% CI] | specificity [95% CI] "
+             "| ECE | temperature (validation) | ECE after |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    skipped = []
+    for name, r in runs.items():
+        if "test_probabilities" not in r:
+            skipped.append(name)
+            continue
+        labels, probs = np.array(r["test_labels"]), np.array(r["test_probabilities"])
+        auc = auc_per_class(labels, probs, r["classes"])
+        screen = tumour_screen(labels, r["test_predictions"], r["classes"])
+        t = fit_temperature(r["val_labels"], r["val_probabilities"])
+        aucs = ", ".join(f"{c} {a[0]:.3f}" for c, a in auc.items())
+        lines.append(f"| {name} | {aucs} | {format_accuracy(*screen.sensitivity)} | {format_accuracy(*screen.specificity)} "
+                     f"| {expected_calibration_error(labels, probs):.3f} | {t:.2f} "
+                     f"| {expected_calibration_error(labels, scale(probs, t)):.3f} |")
+    if skipped:
+        lines.append(f"\nNot shown: {', '.join(skipped)} (their records predate stored probabilities; retrain to add them).")
     return "\n".join(lines)
 
 
@@ -272,7 +320,7 @@ def comparison_table(rows: dict[str, dict]) -> str:
 
 
 MARKERS = {key: (f"<!-- {key}:start -->", f"<!-- {key}:end -->")
-           for key in ("results", "speed", "parity", "robustness", "course-stats")}
+           for key in ("results", "clinical", "speed", "parity", "robustness", "course-stats")}
 
 
 def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
@@ -290,6 +338,8 @@ def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, ben
     new = _replace_between(text, MARKERS["results"], table)
     new = _replace_between(new, MARKERS["speed"], speed_table(bench.get("data_pipeline"), bench.get("train_throughput"),
                                                             course_runs(records)))
+    if MARKERS["clinical"][0] in new:
+        new = _replace_between(new, MARKERS["clinical"], clinical_table(course_runs(records)))
     if MARKERS["parity"][0] in new:
         new = _replace_between(new, MARKERS["parity"], parity_table(precision_parity(records)))
     if MARKERS["robustness"][0] in new:
