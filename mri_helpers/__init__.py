@@ -6,7 +6,7 @@ The lesson code, one module per idea, what the notebooks teach:
 * ``training``: the training loop (:class:`~mri_helpers.training.Trainer`);
 * ``transforms``: augmentation, one function per operation; ``shifts``: the same operations as test shifts;
 * ``datasets``, ``cache``, ``sources``, ``synthetic``: the data, decoded once, and the phantoms;
-* ``metrics``, ``stats``: evaluation, intervals and paired tests;
+* ``metrics``, ``stats``: evaluation, intervals and paired tests; ``clinical``: AUC, sensitivity, calibration;
 * ``dropout``, ``hooks``, ``gradcam``, ``leakage``: the lessons of notebooks 06, 08, 11 and 09
   (notebook 02's convolution needs only torch);
 * ``plots``, ``widgets``, ``exercises``: figures, interactive explorers and the exercises' checkers.
@@ -32,7 +32,8 @@ _EXPORTS = {
     "sources": ["census"],
     "cache": ["tinted"],
     "metrics": ["predict"],
-    "stats": ["accuracy_interval", "format_accuracy", "mcnemar", "wilson_interval"],
+    "stats": ["accuracy_interval", "format_accuracy", "holm", "mcnemar", "wilson_interval"],
+    "clinical": ["fit_temperature", "reliability_diagram", "scale"],
     "dropout": ["dropout_sums"],
     "hooks": ["capture", "conv_filters"],
     "gradcam": ["blank_border", "border_sensitivity", "colour_sensitivity", "examples"],  # gradcam() itself: mri_helpers.gradcam
@@ -44,7 +45,7 @@ _EXPORTS = {
     "course.lesson": ["reader", "setup"],
     "course.runs": ["describe"],
     "course.records": ["compare_seeds", "describe_comparison", "paired"],
-    "course.tables": ["COMPARISON_COLUMNS", "benchmark", "comparison_rows", "comparison_table",
+    "course.tables": ["COMPARISON_COLUMNS", "benchmark", "clinical_table", "comparison_rows", "comparison_table",
                       "deduplicated_accuracy", "format_twin_breakdown", "reweighted_accuracy", "twin_breakdown",
                       "twins"],
     "course.robustness": ["load_scores", "robustness_report", "shift_comparison"],
