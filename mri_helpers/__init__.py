@@ -27,7 +27,8 @@ _EXPORTS = {
     "recipes": ["RECIPES", "VARIANTS", "Recipe", "variants"],
     "training": ["Trainer", "steepest_fall"],
     "transforms": ["Augment", "Prepare", "blur", "downsample", "unnormalize"],
-    "shifts": ["SEEN", "on_pixels", "shifted_accuracy"],
+    "shifts": ["COMMON_SIZE", "HELD_OUT", "SEEN", "held_out_shifts", "inside_training", "on_pixels",
+               "shifted_accuracy", "trained_ranges"],
     "datasets": ["make_loaders"],
     "sources": ["census"],
     "cache": ["tinted"],
@@ -48,7 +49,9 @@ _EXPORTS = {
     "course.tables": ["COMPARISON_COLUMNS", "benchmark", "clinical_table", "comparison_rows", "comparison_table",
                       "deduplicated_accuracy", "format_twin_breakdown", "reweighted_accuracy", "twin_breakdown",
                       "twins"],
-    "course.robustness": ["load_scores", "robustness_report", "shift_comparison"],
+    "course.robustness": ["CANDIDATES", "CHOICE_RULE", "held_out_table", "load_held_out", "load_scores", "make_choice",
+                          "robustness_report", "score_held_out", "severity_curves", "shift_comparison",
+                          "shift_test_lines"],
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -179,9 +179,11 @@ HELD_OUT: dict[str, HeldOut] = {
 }
 
 
-def held_out_shifts() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """Every held-out shift by name, family by family, mild to severe."""
-    return {name: shift for family, h in HELD_OUT.items() for name, shift in h.shifts(family).items()}
+def held_out_shifts(severity: int | None = None) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """Every held-out shift by name, family by family, mild to severe; or one severity of each
+    family (0 mild, 1 middle, 2 severe)."""
+    return {name: shift for family, h in HELD_OUT.items() for k, (name, shift) in enumerate(h.shifts(family).items())
+            if severity is None or k == severity}
 
 
 def trained_ranges(variants: dict | None = None) -> dict[str, list[tuple[float, float]]]:

@@ -36,9 +36,7 @@ def test_the_solution_passes(capsys):
 
 
 def _no_clamp(labels, probs, bins=15):
-    probs = np.asarray(probs, dtype=float)
-    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == np.asarray(labels)
-    which = (confidence * bins).astype(int)
+    which = (np.asarray(probs, dtype=float).max(axis=1) * bins).astype(int)
     counts = np.zeros(bins)
     counts[which] += 1  # IndexError at confidence 1.0
     return 0.0

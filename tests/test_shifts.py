@@ -353,7 +353,7 @@ def test_the_choice_rule_keeps_accuracy_first_then_the_smallest_middle_loss_then
     verdict = choose(scores(bestnet=(0.98, 0.10), bestnet_robust=(0.975, 0.04), bestnet_robust_detail=(0.975, 0.036)))
     assert verdict["chosen"] == "bestnet_robust" and verdict["half"] == "validation"
     assert verdict["candidates"]["bestnet"]["worst_middle_loss"] == pytest.approx(0.10)
-    assert verdict["rule"].startswith("1. a candidate")
+    assert verdict["rule"].startswith("1. A candidate (BestNet or one of its remedies) counts once 3 of its seeds")
     # two seeds are not enough to count
     two = [s for s in scores(bestnet=(0.98, 0.1), bestnet_robust=(0.98, 0.0)) if s["seed"] != 44 or s["name"] == "bestnet"]
     assert choose(two)["chosen"] == "bestnet"
@@ -378,3 +378,35 @@ def test_severity_curves_and_the_held_out_table_pool_the_seeds():
     fig = plots.severity_curves(curves)
     assert [ax.get_title() for ax in fig.axes[:len(HELD_OUT)]] == list(HELD_OUT) and len(fig.axes) == 12
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["cnn3", "bestnet"]
+
+
+def test_the_choice_is_filed_once_and_never_remade(tmp_path, capsys):
+    from mri_helpers.course.files import write_json
+    from mri_helpers.course.robustness import CHOICE, HELD_OUT_SCORES, make_choice
+
+    assert make_choice(tmp_path) is None and "no choice yet: no candidate has 3 seeds" in capsys.readouterr().out
+    for name, none, loss in (("bestnet", 0.98, 0.10), ("bestnet_robust", 0.975, 0.03)):
+        for seed in (42, 43, 44):
+            write_json(tmp_path / HELD_OUT_SCORES / "validation" / name / f"seed{seed}.json", _score(name, seed, none, loss))
+    assert make_choice(tmp_path)["chosen"] == "bestnet_robust"
+    filed = (tmp_path / CHOICE).read_bytes()
+    write_json(tmp_path / HELD_OUT_SCORES / "validation" / "bestnet" / "seed42.json", _score("bestnet", 42, 0.99, 0.0))
+    assert make_choice(tmp_path)["chosen"] == "bestnet_robust" and (tmp_path / CHOICE).read_bytes() == filed
+
+
+def test_shift_test_lines_pair_each_family_with_the_run_unshifted():
+    from mri_helpers.course.robustness import shift_test_lines
+    from mri_helpers.shifts import HELD_OUT
+
+    lines = shift_test_lines(_score("bestnet", 42, 0.98, 0.10))
+    assert len(lines) == len(HELD_OUT) and lines[0].startswith("gamma (brighter) 0.5")
+    # 196 of 200 right unshifted, 176 at the middle severity: 20 lost, none gained; p = 2 / 2**20; Holm x 11
+    assert "0.980 -> 0.880    20 lost,   0 gained   p = 1.9e-06, Holm 2.1e-05" in lines[0]
+    assert shift_test_lines(_score("bestnet", 42, 0.98, 0.10), severity=0)[0].endswith("p = 1, Holm 1")
+
+
+def test_held_out_shifts_by_severity():
+    from mri_helpers.shifts import held_out_shifts
+
+    assert list(held_out_shifts(severity=1))[:3] == ["gamma (brighter) 0.5", "gamma (darker) 2", "low contrast 0.5"]
+    assert len(held_out_shifts(severity=2)) == 11 and "JPEG 5" in held_out_shifts(severity=2)

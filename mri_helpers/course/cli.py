@@ -15,7 +15,6 @@ ablation or a remedy.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from dataclasses import replace
@@ -155,8 +154,7 @@ def _held_out(args) -> int:
     """Score the runs here under the held-out and seen shifts on one half; choose on validation."""
     from ..datasets import load_datasets
     from ..sources import banner
-    from .files import write_json
-    from .robustness import CHOICE, choose, load_held_out, score_held_out
+    from .robustness import CHOICE, make_choice, score_held_out
 
     cache = {}
 
@@ -170,17 +168,9 @@ def _held_out(args) -> int:
     out = _out(args, data_at(128).source)
     score_held_out(out, data_at, args.half, names=args.names)
     if args.half == "validation":
-        path = out.results / CHOICE
-        if path.exists():
-            print(f"the choice was made before and stands: {json.loads(path.read_text())['chosen']} ({path.name})")
-        else:
-            try:
-                verdict = choose(load_held_out(out.results, "validation"))
-            except ValueError as err:
-                print(f"no choice yet: {err}")
-                return 0
-            write_json(path, verdict)
-            print(f"chosen on the validation half: {verdict['chosen']} (written to {path.name})")
+        verdict = make_choice(out.results)
+        if verdict:
+            print(f"chosen on the validation half: {verdict['chosen']} ({CHOICE})")
     return 0
 
 

@@ -75,7 +75,10 @@ class Course:
 
     def data_for(self, name: str) -> Datasets:
         """The data at the image size the variant ``name`` trains at (loaded once per size)."""
-        size = self.variants[name].recipe.image_size
+        return self.data_at(self.variants[name].recipe.image_size)
+
+    def data_at(self, size: int) -> Datasets:
+        """This notebook's data at ``size`` px (loaded once per size)."""
         if self.data is not None and self.data.image_size == size:
             return self.data
         if size not in self._data_by_size:

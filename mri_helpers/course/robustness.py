@@ -27,7 +27,7 @@ from torchvision.transforms import v2
 from ..datasets import Datasets
 from ..recipes import variants
 from ..shifts import COMMON_SIZE, HELD_OUT, SEEN, held_out_shifts, shifted_accuracy, shifted_probabilities
-from ..stats import Paired, mcnemar, paired_over_seeds, wilson_interval
+from ..stats import Paired, holm, mcnemar, paired_over_seeds, wilson_interval
 from ..transforms import Prepare
 from .files import OutputDirs, write_json
 from .records import COURSE_MODELS, load_records, seed_runs
@@ -276,15 +276,16 @@ def middle_losses(scores: list[dict]) -> dict[str, float]:
     return out
 
 
-def choose(scores: list[dict], seeds: int = 3) -> dict:
-    """The rule that picks the course's robust recipe on the validation half, written before any
-    candidate was scored:
+CHOICE_RULE = """\
+1. A candidate (BestNet or one of its remedies) counts once 3 of its seeds are scored on the validation half.
+2. It must keep its unshifted accuracy: a mean within 1 point of the best candidate's.
+3. Of those, the one with the smallest worst loss at the middle severity of any held-out kind (mean over seeds).
+4. A tie within half a point goes to the candidate listed first, the simpler recipe."""
 
-    1. a candidate (:data:`CANDIDATES`) counts once ``seeds`` of its seeds are scored;
-    2. it must keep its unshifted accuracy: a mean within 1 point of the best candidate's;
-    3. of those, the smallest worst loss at the middle severity of any held-out family (mean over seeds);
-    4. a tie within half a point goes to the candidate listed first, the simpler recipe.
-    """
+
+def choose(scores: list[dict], seeds: int = 3) -> dict:
+    """Pick the course's robust recipe from validation-half held-out scores by :data:`CHOICE_RULE`,
+    written before any candidate was scored (``seeds`` replaces its 3 in a quick pass)."""
     by = {name: [s for s in scores if s["name"] == name] for name in CANDIDATES}
     ready = {name: mine for name, mine in by.items() if len({s["seed"] for s in mine}) >= seeds}
     if not ready:
@@ -294,9 +295,37 @@ def choose(scores: list[dict], seeds: int = 3) -> dict:
     eligible = [name for name in ready if plain[name] >= max(plain.values()) - 0.01]
     best = min(worst[name] for name in eligible)
     pick = next(name for name in eligible if worst[name] <= best + 0.005)
-    return {"chosen": pick, "half": "validation", "rule": choose.__doc__.split("\n\n", 1)[1].strip(),
+    return {"chosen": pick, "half": "validation", "rule": CHOICE_RULE,
             "candidates": {name: {"seeds": sorted(s["seed"] for s in ready[name]), "unshifted": plain[name],
                                   "worst_middle_loss": worst[name], "eligible": name in eligible} for name in ready}}
+
+
+def make_choice(results: str | Path, seeds: int = 3) -> dict | None:
+    """The validation half's verdict: the one on file, else :func:`choose` on the validation scores,
+    filed once (``results/robustness_choice.json``) and never remade. ``None``, with a line saying
+    why, while no candidate has ``seeds`` seeds scored."""
+    path = Path(results) / CHOICE
+    if path.exists():
+        return json.loads(path.read_text())
+    try:
+        verdict = choose(load_held_out(results, "validation"), seeds)
+    except ValueError as err:
+        print(f"no choice yet: {err}")
+        return None
+    write_json(path, verdict)
+    return verdict
+
+
+def shift_test_lines(score: dict, severity: int = 1) -> list[str]:
+    """One line per held-out family at one severity (0 mild, 1 middle, 2 severe): the run's accuracy
+    unshifted and shifted, and the exact McNemar test against itself unshifted, with Holm's
+    adjusted p-value over the families tested."""
+    tests = shift_tests(score)
+    acc = accuracies(score)
+    names = [f"{family} {h.severities[severity]:g}" for family, h in HELD_OUT.items()]
+    adjusted = holm([tests[n].p_value for n in names])
+    return [f"{n:<26}{acc['none']:.3f} -> {acc[n]:.3f}   {tests[n].only_a:>3} lost, {tests[n].only_b:>3} gained"
+            f"   p = {tests[n].p_value:.2g}, Holm {a:.2g}" for n, a in zip(names, adjusted)]
 
 
 def severity_curves(scores: list[dict]) -> dict[str, dict[str, list[tuple]]]:
