@@ -5,8 +5,9 @@ The order, first match wins:
 1. the ``data_dir`` argument (a notebook's ``DATA_DIR`` parameter);
 2. the ``MRI_DATA_DIR`` environment variable;
 3. a dataset attached to a Kaggle notebook, under ``/kaggle/input/``;
-4. ``data/brain-tumor-mri/`` in the repository (what ``make data`` downloads);
-5. otherwise the embedded synthetic phantoms, generated once into ``data/synthetic/``.
+4. on Kaggle (nothing attached) or Colab, a kagglehub download into :func:`~mri_helpers.hosted.data_home`;
+5. ``data/brain-tumor-mri/`` in the repository (what ``make data`` downloads);
+6. otherwise the embedded synthetic phantoms, generated once into ``data/synthetic/``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from torchvision.datasets.folder import (
 )
 
 from . import synthetic
+from .hosted import data_home, runtime
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     kaggle = kaggle_input()
     if kaggle is not None:
         return kaggle
+    hosted = runtime()
+    if hosted:  # Kaggle without the dataset attached, or Colab: fetch it once
+        return download(data_home(hosted))
     downloaded = DATA_ROOT / "brain-tumor-mri"
     if downloaded.is_dir():
         return downloaded

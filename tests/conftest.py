@@ -23,6 +23,8 @@ def isolated_env(monkeypatch, tmp_path):
     monkeypatch.delenv("MRI_DATA_DIR", raising=False)
     monkeypatch.delenv("MRI_EXERCISES_STRICT", raising=False)
     monkeypatch.delenv("MRI_QUICK", raising=False)
+    for marker in ("KAGGLE_KERNEL_RUN_TYPE", "COLAB_RELEASE_TAG"):  # a hosted runtime is simulated, never inherited
+        monkeypatch.delenv(marker, raising=False)
     monkeypatch.setenv("MRI_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(sources, "KAGGLE_INPUT", tmp_path / "no-kaggle-input")
     yield

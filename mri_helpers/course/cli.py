@@ -189,6 +189,16 @@ def _ship(args) -> int:
     return 0
 
 
+def _badges(args) -> int:
+    from ..sources import REPO_ROOT
+    from .editions import write_hosted_cells
+
+    paths = args.notebooks or sorted(str(p) for p in (REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    written = write_hosted_cells(paths)
+    print(f"badges and hosted set-up cell: {len(written)} of {len(paths)} notebooks rewritten")
+    return 0
+
+
 def _course_stats(args) -> int:
     from ..sources import REPO_ROOT
     from .files import write_json
@@ -259,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     held.add_argument("--names", nargs="*", default=None, help="only these models or variants (default: all)")
     held.add_argument("--data-dir", default=None)
     held.add_argument("--out", default=None)
+    badge = sub.add_parser("badges", help="(re)write every notebook's Kaggle/Colab badges and hosted set-up cell")
+    badge.add_argument("notebooks", nargs="*", help="default: every course notebook")
     stats = sub.add_parser("course-stats", help="measure what students write and read; write results/course_stats.json")
     stats.add_argument("notebooks", nargs="*", help="default: every course notebook")
     student = sub.add_parser("student", help="write the student edition: solutions replaced by stubs, no outputs")
@@ -273,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = {"train": _train, "predict": _predict, "download": _download, "run-notebooks": _run_notebooks,
                    "readme": _readme, "course-stats": _course_stats,
-                   "robustness": _robustness, "held-out": _held_out, "ship": _ship, "student": _student, "slides": _slides}
+                   "robustness": _robustness, "held-out": _held_out, "ship": _ship, "badges": _badges, "student": _student, "slides": _slides}
         return command[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -183,3 +183,39 @@ def write_slides(notebooks: list[str | os.PathLike], dest: str | os.PathLike,
             tmp.write_text(body)
         written.append(target)
     return written
+
+
+SETUP_TAG = "hosted-setup"  # the code cell that installs the package on a hosted runtime
+BADGE_LINE = "[![Open in Kaggle]"  # how the badge line under a notebook's title starts
+
+
+def with_hosted_cells(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """``nb`` with the Kaggle and Colab badges under its title and
+    :data:`~mri_helpers.hosted.SETUP_CELL` right after its parameters cell, both (re)written from
+    :mod:`~mri_helpers.hosted`; nothing else changes."""
+    from ..hosted import SETUP_CELL, badges
+
+    title, *rest = [line for line in nb.cells[0].source.splitlines() if not line.startswith(BADGE_LINE)]
+    nb.cells[0].source = "\n".join([title, "", badges(name), *(rest[1:] if rest and not rest[0] else rest)])
+    cells = [c for c in nb.cells if SETUP_TAG not in c.metadata.get("tags", [])]
+    at = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])) + 1
+    setup = nbformat.v4.new_code_cell(SETUP_CELL, metadata={"tags": [SETUP_TAG]})
+    if nb.get("nbformat_minor", 0) >= 5:
+        setup.id = SETUP_TAG  # a fixed id: rewriting changes nothing
+    else:
+        del setup["id"]
+    nb.cells = [*cells[:at], setup, *cells[at:]]
+    return nb
+
+
+def write_hosted_cells(notebooks: list[str | os.PathLike]) -> list[Path]:
+    """Rewrite every notebook's badges and hosted set-up cell in place (``python -m mri_helpers badges``)."""
+    written = []
+    for path in map(Path, notebooks):
+        nb = nbformat.read(path, as_version=4)
+        before = nbformat.writes(nb)
+        nb = with_hosted_cells(nb, path.name)
+        if nbformat.writes(nb) != before:
+            nbformat.write(nb, path)
+            written.append(path)
+    return written
