@@ -89,3 +89,24 @@ def test_the_shipped_weights_reproduce_their_records_test_predictions():
                 predicted += model((x.float() / 255 - mean) / std).argmax(1).tolist()
         agree = np.mean(np.array(predicted) == np.array(record["test_predictions"]))
         assert agree >= 0.99, f"{name}: the shipped weights agree with the record on {agree:.1%} of the test half"
+
+
+def test_a_notebook_can_take_the_shipped_weights_instead_of_training(trained, tmp_path, monkeypatch):
+    from functools import partial
+
+    result, data = trained
+    entry = export(result.run.checkpoint, "cnn0", result.record, tmp_path / "weights")
+    (tmp_path / entry["record"]).parent.mkdir(parents=True)
+    (tmp_path / entry["record"]).write_text(json.dumps(result.record))
+    monkeypatch.setattr(runs, "read_manifest", partial(read_manifest, tmp_path / "weights"))
+    monkeypatch.setattr(runs, "load_shipped", partial(load_shipped, folder=tmp_path / "weights"))
+    monkeypatch.setattr(runs, "REPO_ROOT", tmp_path)
+    out = OutputDirs(tmp_path / "imgs", tmp_path / "results", tmp_path / "checkpoints", tmp_path / "nb")
+    with pytest.raises(ValueError, match="trained on the real data at 32 px; this is synthetic data"):
+        runs.shipped_result("cnn0", data, out)
+    shipped = runs.shipped_result("cnn0", replace(data, source="real"), out)
+    assert shipped.record == result.record and shipped.history == result.record["history"]
+    assert (shipped.test.y_pred == np.array(result.record["test_predictions"])).mean() >= 0.99
+    assert not (tmp_path / "checkpoints").exists()  # nothing was trained or written
+    with pytest.raises(ValueError, match="No shipped weights of cnn3"):
+        runs.shipped_result("cnn3", data, out)

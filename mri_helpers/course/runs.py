@@ -303,6 +303,27 @@ def train_and_evaluate(name: str, data: Datasets, out: OutputDirs, recipe: Recip
     return Result(run, trainer, test, record)
 
 
+def shipped_result(name: str, data: Datasets, out: OutputDirs) -> Result:
+    """The course's shipped weights of ``name`` (``weights/``) in place of training them: evaluated
+    here on the test half, beside the committed record of the run they come from.
+
+    For the real data at the recipe's size only: the weights know nothing of the phantoms.
+    """
+    entry = read_manifest().get(name)
+    if entry is None:
+        raise ValueError(f"No shipped weights of {name} in weights/: set SHIPPED = False to train it.")
+    model, meta = load_shipped(name, device=pick_device())
+    if data.source != "real" or meta["classes"] != data.classes or meta["image_size"] != data.image_size:
+        raise ValueError(f"The shipped {name} was trained on the real data at {meta['image_size']} px; this is "
+                         f"{data.source} data at {data.image_size} px: set SHIPPED = False to train it here.")
+    record = json.loads((REPO_ROOT / entry["record"]).read_text())
+    trainer = Trainer(model, Recipe(**record["recipe"]), seed=record["seed"], meta=meta, device=pick_device())
+    trainer.history = record["history"]
+    _, _, test_loader = make_loaders(data, 64)
+    return Result(Run(name, record["fingerprint"], out), trainer, evaluate(trainer.model, test_loader, data.classes),
+                  record)
+
+
 def nearest_difference(run: Run) -> str | None:
     """One line saying how a new run differs from the closest earlier run of the same name, if any."""
     earlier = []
