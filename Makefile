@@ -1,6 +1,6 @@
 # Brain-tumour MRI course. `make help` lists the targets.
 #   make run-all   run every notebook headless (papermill), regenerate figures and results
-#   make test      unit tests, the notebooks under nbval (quick mode), then the student edition
+#   make test      unit tests, the notebooks under nbval (quick mode), the student edition, then the website
 
 SHELL  := /bin/bash
 PYTHON ?= python3
@@ -21,7 +21,7 @@ UV_VERSION := 0.13.9
 UV  := env -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_BUILD_CONSTRAINT $(VENV)/bin/uv --no-config
 
 
-.PHONY: help setup lab data run-all test test-slow test-student bench ablation robustness reproduce student slides train predict clean
+.PHONY: help setup lab data run-all test test-slow test-student test-book book bench ablation robustness reproduce student slides train predict clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -54,15 +54,22 @@ run-all: setup  ## run every notebook in order (QUICK=1 for a fast pass)
 	MRI_QUICK=$(QUICK) $(PY) -m mri_helpers run-notebooks --kernel $(KERNEL) --timeout $(TIMEOUT) $(NOTEBOOKS)
 	$(PY) -m mri_helpers readme
 
-test: setup  ## lint, unit tests, every notebook under nbval in quick mode, then the student edition (test-student)
+test: setup  ## lint, unit tests, every notebook under nbval in quick mode, the student edition (test-student), the website (test-book)
 	$(VENV)/bin/ruff check mri_helpers benchmarks tests
 	$(VENV)/bin/nbqa ruff $(NOTEBOOKS)
-	$(PY) -m pytest -q -m "not slow and not student" tests
+	$(PY) -m pytest -q -m "not slow and not student and not book" tests
 	MRI_QUICK=1 MRI_EXERCISES_STRICT=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(NOTEBOOKS)
 	$(MAKE) --no-print-directory test-student
+	$(MAKE) --no-print-directory test-book
 
 test-student: setup  ## run the student edition of every notebook: no cell fails, every checker prints a hint
 	$(PY) -m pytest -q -m student tests
+
+book: setup  ## build the course website (Jupyter Book) from the committed notebooks into scratch/book/_build/html/
+	$(PY) -c "from mri_helpers.course.book import build; print('the site:', build())"
+
+test-book: setup  ## build the website and open every page in headless Chromium (Debian's chromium; .ci/run installs it)
+	$(PY) -m pytest -q -m book tests
 
 test-slow: setup  ## the tests marked slow (they run whole course notebooks in kernels)
 	$(PY) -m pytest -q -m slow tests
