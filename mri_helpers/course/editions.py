@@ -196,7 +196,9 @@ def with_hosted_cells(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebook
     from ..hosted import SETUP_CELL, badges
 
     title, *rest = [line for line in nb.cells[0].source.splitlines() if not line.startswith(BADGE_LINE)]
-    nb.cells[0].source = "\n".join([title, "", badges(name), *(rest[1:] if rest and not rest[0] else rest)])
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    nb.cells[0].source = "\n".join([title, "", badges(name), "", *rest])
     cells = [c for c in nb.cells if SETUP_TAG not in c.metadata.get("tags", [])]
     at = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])) + 1
     setup = nbformat.v4.new_code_cell(SETUP_CELL, metadata={"tags": [SETUP_TAG]})
