@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,27 @@ def _unweighted(labels, probs, bins=15):
                           for b in range(bins) if (which == b).any()]))
 
 
+def _drops_full_confidence(labels, probs, bins=15):
+    probs = np.asarray(probs, dtype=float)
+    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == np.asarray(labels)
+    which = (confidence * bins).astype(int)  # confidence 1.0 lands in bin `bins`, which the loop never visits
+    return float(sum((which == b).mean() * abs(confidence[which == b].mean() - right[which == b].mean())
+                     for b in range(bins) if (which == b).any()))
+
+
+def _empty_bins_kept(labels, probs, bins=15):
+    probs = np.asarray(probs, dtype=float)
+    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == np.asarray(labels)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    with warnings.catch_warnings():  # the empty bins' "mean of empty slice"
+        warnings.simplefilter("ignore")
+        return float(sum(np.nan_to_num((which == b).mean(), nan=0.0) * abs(np.mean(confidence[which == b])
+                         - np.mean(right[which == b])) for b in range(bins)))
+
+
 @pytest.mark.parametrize("wrong,hint", [
+    (_drops_full_confidence, "summed over the bins"),
+    (_empty_bins_kept, "skip the empty bins"),
     (_no_clamp, "put it in the top bin"),
     (_signed, "take the absolute gap"),
     (_unweighted, "by its share of the images"),
