@@ -305,6 +305,7 @@ def test_held_out_scores_keep_probabilities_and_the_test_half_waits_for_the_choi
     written = score_held_out(out, data_at, "validation", known=known)
     assert [p.parent.name for p in written] == ["cnn0", "bestnet_robust"] and set(sizes) == {32, COMMON_SIZE}
     score = json.loads(written[0].read_text())
+    assert written[0].read_text().count("\n") == 1  # compact: hundreds of thousands of numbers on one line
     assert list(score["held_out"]) == ["none", *held_out_shifts()] and list(score["seen"]) == ["none", *SEEN]
     assert score["labels"] == data_at(32).val.labels.tolist() and np.array(score["held_out"]["JPEG 5"]).shape == (
         len(data_at(32).val), 4)
@@ -410,3 +411,16 @@ def test_held_out_shifts_by_severity():
 
     assert list(held_out_shifts(severity=1))[:3] == ["gamma (brighter) 0.5", "gamma (darker) 2", "low contrast 0.5"]
     assert len(held_out_shifts(severity=2)) == 11 and "JPEG 5" in held_out_shifts(severity=2)
+
+
+def test_the_readmes_held_out_block_reads_both_halves(tmp_path):
+    from mri_helpers.course.files import write_json
+    from mri_helpers.course.robustness import CHOICE, HELD_OUT_SCORES, held_out_report
+
+    write_json(tmp_path / HELD_OUT_SCORES / "validation" / "bestnet" / "a.json", _score("bestnet", 42, 0.98, 0.1))
+    write_json(tmp_path / HELD_OUT_SCORES / "test" / "cnn3" / "b.json", _score("cnn3", 42, 0.9, 0.2))
+    report = held_out_report(tmp_path)
+    assert report.startswith("Validation half (candidates; the choice is not made yet):")
+    assert "| bestnet | 1 | 0.980 |" in report and "Test half (the course models):" in report and "| cnn3 | 1 | 0.900 |" in report
+    write_json(tmp_path / CHOICE, {"chosen": "bestnet_robust"})
+    assert "the choice is **bestnet_robust**" in held_out_report(tmp_path)

@@ -37,10 +37,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
+def write_json(path: str | os.PathLike, data: Any, compact: bool = False) -> Path:
+    """Write ``data`` as indented JSON, atomically; ``compact``: on one line, for files of
+    hundreds of thousands of numbers (a shift-score file's probabilities), a third of the size."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.write_text((json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=2)) + "\n")
     return Path(path)
 
 

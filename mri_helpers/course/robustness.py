@@ -242,7 +242,7 @@ def score_held_out(out: OutputDirs, data_at, half: str, names=None, known: dict 
             "labels": labels.tolist(),
             "held_out": {name: _probabilities(p) for name, p in held.items()},
             "seen": {name: _probabilities(p) for name, p in seen.items()},
-        })
+        }, compact=True)
         print(f"{record['name']} seed {record['seed']} ({half} half): scored under {len(held) - 1} held-out "
               f"and {len(seen) - 1} seen shifts")
         written.append(target)
@@ -370,3 +370,13 @@ def held_out_table(scores: list[dict]) -> str:
         lines.append(f"| {name} | {len(mine)} | {none:.3f} | " + " | ".join(cells)
                      + f" | {100 * losses[worst]:.1f} ({worst}) |")
     return "\n".join(lines)
+
+
+def held_out_report(results_dir: str | os.PathLike) -> str:
+    """The README's held-out block: the validation half's candidates and verdict, then the test half's
+    table (baselines, and the chosen recipe once there is one)."""
+    verdict = chosen(results_dir)
+    return ("Validation half (candidates; the choice " + (f"is **{verdict}**" if verdict else "is not made yet")
+            + "):\n\n" + held_out_table(load_held_out(results_dir, "validation"))
+            + "\n\nTest half (the course models" + (f" and {verdict}" if verdict else "") + "):\n\n"
+            + held_out_table(load_held_out(results_dir, "test")))

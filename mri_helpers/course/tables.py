@@ -19,7 +19,7 @@ from ..stats import accuracy_interval, format_accuracy, spread
 from .files import atomic_path
 from .measure import stats_table
 from .records import course_runs, load_records, parity_table, precision_parity, seed_runs
-from .robustness import robustness_report
+from .robustness import held_out_report, robustness_report
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
 ORIGINAL = {
@@ -320,7 +320,7 @@ def comparison_table(rows: dict[str, dict]) -> str:
 
 
 MARKERS = {key: (f"<!-- {key}:start -->", f"<!-- {key}:end -->")
-           for key in ("results", "clinical", "speed", "parity", "robustness", "course-stats")}
+           for key in ("results", "clinical", "speed", "parity", "robustness", "held-out", "course-stats")}
 
 
 def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
@@ -344,6 +344,8 @@ def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, ben
         new = _replace_between(new, MARKERS["parity"], parity_table(precision_parity(records)))
     if MARKERS["robustness"][0] in new:
         new = _replace_between(new, MARKERS["robustness"], robustness_report(results_dir))
+    if MARKERS["held-out"][0] in new:
+        new = _replace_between(new, MARKERS["held-out"], held_out_report(results_dir))
     if MARKERS["course-stats"][0] in new:
         stats = Path(results_dir) / "course_stats.json"
         new = _replace_between(new, MARKERS["course-stats"],
