@@ -385,10 +385,16 @@ def test_the_choice_is_filed_once_and_never_remade(tmp_path, capsys):
     from mri_helpers.course.files import write_json
     from mri_helpers.course.robustness import CHOICE, HELD_OUT_SCORES, make_choice
 
-    assert make_choice(tmp_path) is None and "no choice yet: no candidate has 3 seeds" in capsys.readouterr().out
-    for name, none, loss in (("bestnet", 0.98, 0.10), ("bestnet_robust", 0.975, 0.03)):
+    assert make_choice(tmp_path) is None and "bestnet (0 of 3)" in capsys.readouterr().out
+    for name, none, loss in (("bestnet", 0.98, 0.10), ("bestnet_robust", 0.975, 0.03), ("bestnet_robust_detail", 0.96, 0.0)):
         for seed in (42, 43, 44):
-            write_json(tmp_path / HELD_OUT_SCORES / "validation" / name / f"seed{seed}.json", _score(name, seed, none, loss))
+            if (name, seed) != ("bestnet_robust_detail", 44):
+                write_json(tmp_path / HELD_OUT_SCORES / "validation" / name / f"seed{seed}.json", _score(name, seed, none, loss))
+    # two candidates are ready, the third is not: nothing is filed yet
+    assert make_choice(tmp_path) is None and not (tmp_path / CHOICE).exists()
+    assert "bestnet_robust_detail (2 of 3)" in capsys.readouterr().out
+    write_json(tmp_path / HELD_OUT_SCORES / "validation" / "bestnet_robust_detail" / "seed44.json",
+               _score("bestnet_robust_detail", 44, 0.96, 0.0))
     assert make_choice(tmp_path)["chosen"] == "bestnet_robust"
     filed = (tmp_path / CHOICE).read_bytes()
     write_json(tmp_path / HELD_OUT_SCORES / "validation" / "bestnet" / "seed42.json", _score("bestnet", 42, 0.99, 0.0))

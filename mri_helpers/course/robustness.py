@@ -305,15 +305,18 @@ def choose(scores: list[dict], seeds: int = 3) -> dict:
 def make_choice(results: str | Path, seeds: int = 3) -> dict | None:
     """The validation half's verdict: the one on file, else :func:`choose` on the validation scores,
     filed once (``results/robustness_choice.json``) and never remade. ``None``, with a line saying
-    why, while no candidate has ``seeds`` seeds scored."""
+    why, while any candidate has fewer than ``seeds`` seeds scored: a verdict filed early would
+    never see the candidates still training."""
     path = Path(results) / CHOICE
     if path.exists():
         return json.loads(path.read_text())
-    try:
-        verdict = choose(load_held_out(results, "validation"), seeds)
-    except ValueError as err:
-        print(f"no choice yet: {err}")
+    scores = load_held_out(results, "validation")
+    waiting = [f"{name} ({n} of {seeds})" for name in CANDIDATES
+               if (n := len({s["seed"] for s in scores if s["name"] == name})) < seeds]
+    if waiting:
+        print("no choice yet: seeds still to score on the validation half: " + ", ".join(waiting))
         return None
+    verdict = choose(scores, seeds)
     write_json(path, verdict)
     return verdict
 
