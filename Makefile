@@ -21,7 +21,7 @@ UV_VERSION := 0.13.9
 UV  := env -u UV_CONSTRAINT -u UV_OVERRIDE -u UV_BUILD_CONSTRAINT $(VENV)/bin/uv --no-config
 
 
-.PHONY: help setup lab data run-all test test-slow test-student test-book book bench ablation robustness reproduce student slides train predict clean
+.PHONY: help setup lab data run-all test test-slow test-student test-book book bench laptop-path ablation robustness reproduce student slides train predict clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -74,10 +74,11 @@ test-book: setup  ## build the website and open every page in headless Chromium 
 test-slow: setup  ## the tests marked slow (they run whole course notebooks in kernels)
 	$(PY) -m pytest -q -m slow tests
 
-bench: setup  ## measure the data pipeline and training throughput (writes benchmarks/results/*.json)
+bench: setup  ## measure the data pipeline, training throughput and torch.compile against eager (writes benchmarks/results/*.json)
 	$(PY) benchmarks/data_pipeline.py
 	$(PY) benchmarks/train_throughput.py
 	$(PY) benchmarks/augmentation.py
+	$(PY) benchmarks/compile_step.py
 	$(PY) -m mri_helpers readme
 
 ABLATIONS := bestnet_no_batch_norm bestnet_constant_lr
@@ -95,6 +96,9 @@ robustness: setup  ## train both robust BestNets (3 seeds each), then score ever
 	$(PY) -m mri_helpers robustness
 
 ALL_SEEDS := 42 43 44
+laptop-path: setup  ## time the whole course as a student runs it on this CPU: CNN0-CNN2 trained, the rest from weights/ (about an hour)
+	$(PY) benchmarks/laptop_path.py
+
 reproduce: setup  ## retrain every reported run on 3 seeds, ablations, robustness, benchmarks, then run-all (hours on a CPU)
 	for model in cnn0 cnn1 cnn2 cnn3 bestnet; do $(PY) -m mri_helpers train --model $$model --seed $(ALL_SEEDS) || exit 1; done
 	$(MAKE) ablation SEEDS="$(ALL_SEEDS)"

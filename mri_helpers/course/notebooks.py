@@ -41,7 +41,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return strip_output(nb, keep_output=True, keep_count=True, keep_id=True, extra_keys=EXTRA_KEYS)
 
 
-def _kernel_manager_class():
+def local_kernel_manager():
     from jupyter_client.manager import KernelManager
 
     class LocalKernelManager(KernelManager):
@@ -64,7 +64,7 @@ def run_notebook(path: Path, kernel: str, timeout: int, dest: Path | None = None
         papermill.execute_notebook(
             str(path), str(tmp), kernel_name=kernel, cwd=str(path.parent),
             execution_timeout=timeout, progress_bar=False, report_mode=False,
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=local_kernel_manager(),
         )
         nb = clean(nbformat.read(tmp, as_version=4))
         nbformat.write(nb, tmp)
