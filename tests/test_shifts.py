@@ -430,3 +430,42 @@ def test_the_readmes_held_out_block_reads_both_halves(tmp_path):
     assert "| bestnet | 1 | 0.980 |" in report and "Test half (the course models):" in report and "| cnn3 | 1 | 0.900 |" in report
     write_json(tmp_path / CHOICE, {"chosen": "bestnet_robust"})
     assert "the choice is **bestnet_robust**" in held_out_report(tmp_path)
+    assert "Against the target" not in held_out_report(tmp_path)  # the chosen recipe has no test score yet
+    for seed in (42, 43, 44):
+        for name, none, loss in (("bestnet_robust", 0.98, 0.03), ("bestnet", 0.98, 0.3)):
+            write_json(tmp_path / HELD_OUT_SCORES / "test" / name / f"seed{seed}.json", _score(name, seed, none, loss))
+    report = held_out_report(tmp_path)
+    assert "Test half (the course models and bestnet_robust):" in report
+    assert "- bestnet_robust (3 seeds): 0.980 as exported" in report and report.count("meets the target") == 1
+    assert "bestnet_robust against bestnet on the test half, seed by seed:" in report
+    assert "| gamma (darker) 2 | 0.950 | 0.680 | +27.0 | - | - |" in report  # the same gap on every seed: no t-test
+
+
+def test_the_held_out_verdict_reads_the_test_half_against_its_target():
+    from mri_helpers.course.robustness import held_out_verdict
+
+    three = [_score("bestnet_robust", seed, 0.98, 0.04) for seed in (42, 43, 44)]
+    assert held_out_verdict(three, "bestnet_robust").endswith("largest loss at a middle severity 4.0 points, "
+                                                              "gamma (brighter) (target ≤ 5): meets the target")
+    worse = three[:2] + [_score("bestnet_robust", 44, 0.95, 0.10)]  # means 0.970 and 6 points
+    line = held_out_verdict(worse, "bestnet_robust")
+    assert line.startswith("bestnet_robust (3 seeds): 0.970 as exported (target ≥ 0.975)")
+    assert line.endswith("6.0 points, gamma (brighter) (target ≤ 5): misses the target (accuracy and loss)")
+    assert held_out_verdict(three[:2], "bestnet_robust") == (
+        "bestnet_robust: 2 of 3 seeds scored on the test half, no verdict yet")
+
+
+def test_the_held_out_comparison_pairs_the_seeds_and_corrects_over_the_rows():
+    from mri_helpers.course.robustness import held_out_comparison
+    from mri_helpers.stats import paired_over_seeds
+
+    a = [_score("bestnet_robust", 42, 0.98, 0.02), _score("bestnet_robust", 43, 0.97, 0.03),
+         _score("bestnet_robust", 44, 0.985, 0.01)]
+    b = [_score("bestnet", 42, 0.975, 0.30), _score("bestnet", 43, 0.98, 0.40), _score("bestnet", 44, 0.97, 0.35)]
+    lines = held_out_comparison(a + b, "bestnet_robust", "bestnet").splitlines()
+    assert lines[0] == "| shift | bestnet_robust | bestnet | difference (points) | paired t p (3 seeds) | Holm |"
+    assert len(lines) == 2 + 12 and lines[2].startswith("| none | 0.978 | 0.975 | +0.3 |")
+    p = paired_over_seeds([0.96, 0.94, 0.975], [0.675, 0.58, 0.62])  # the middle severities' accuracies
+    assert lines[3] == f"| gamma (brighter) 0.5 | 0.958 | 0.625 | +33.3 | {p:.2g} | {min(1, 12 * p):.2g} |"  # 12 rows tested; tied p-values share the first factor
+    assert held_out_comparison(a, "bestnet_robust", "bestnet") == (
+        "No seed has held-out scores for both bestnet_robust and bestnet yet.")
