@@ -442,7 +442,7 @@ def test_the_readmes_held_out_block_reads_both_halves(tmp_path):
 
 
 def test_the_held_out_verdict_reads_the_test_half_against_its_target():
-    from mri_helpers.course.robustness import held_out_verdict
+    from mri_helpers.course.held_out import held_out_verdict
 
     three = [_score("bestnet_robust", seed, 0.98, 0.04) for seed in (42, 43, 44)]
     assert held_out_verdict(three, "bestnet_robust").endswith("largest loss at a middle severity 4.0 points, "
@@ -456,7 +456,7 @@ def test_the_held_out_verdict_reads_the_test_half_against_its_target():
 
 
 def test_the_held_out_comparison_pairs_the_seeds_and_corrects_over_the_rows():
-    from mri_helpers.course.robustness import held_out_comparison
+    from mri_helpers.course.held_out import held_out_comparison
     from mri_helpers.stats import paired_over_seeds
 
     a = [_score("bestnet_robust", 42, 0.98, 0.02), _score("bestnet_robust", 43, 0.97, 0.03),
