@@ -421,7 +421,8 @@ def test_held_out_shifts_by_severity():
 
 def test_the_readmes_held_out_block_reads_both_halves(tmp_path):
     from mri_helpers.course.files import write_json
-    from mri_helpers.course.robustness import CHOICE, HELD_OUT_SCORES, held_out_report
+    from mri_helpers.course.held_out import held_out_report
+    from mri_helpers.course.robustness import CHOICE, HELD_OUT_SCORES
 
     write_json(tmp_path / HELD_OUT_SCORES / "validation" / "bestnet" / "a.json", _score("bestnet", 42, 0.98, 0.1))
     write_json(tmp_path / HELD_OUT_SCORES / "test" / "cnn3" / "b.json", _score("cnn3", 42, 0.9, 0.2))

@@ -1,14 +1,15 @@
-"""The chosen recipe on the held-out suite's test half: its line on the target, and BestNet beside it."""
+"""The README's held-out block: both halves' tables, the chosen recipe's line on its target, and BestNet beside it."""
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 from ..shifts import HELD_OUT
 from ..stats import holm, paired_over_seeds
-from .robustness import HELD_OUT_TARGET, accuracies, middle_losses
+from .robustness import HELD_OUT_TARGET, accuracies, chosen, held_out_table, load_held_out, middle_losses
 
 
 def held_out_verdict(scores: list[dict], name: str, target: dict | None = None) -> str:
@@ -47,3 +48,21 @@ def held_out_comparison(scores: list[dict], a: str, b: str) -> str:
         shown = ("-", "-") if i not in adjusted else (f"{p[i]:.2g}", f"{adjusted[i]:.2g}")
         lines.append(f"| {column} | {np.mean(x):.3f} | {np.mean(y):.3f} | {points:+.1f} | {shown[0]} | {shown[1]} |")
     return "\n".join(lines)
+
+
+def held_out_report(results_dir: str | os.PathLike) -> str:
+    """The README's held-out block: the validation half's candidates and verdict, then the test half's
+    table (baselines, and the chosen recipe once there is one), the chosen recipe's line on
+    :data:`HELD_OUT_TARGET` and its comparison with BestNet seed by seed."""
+    verdict = chosen(results_dir)
+    test = load_held_out(results_dir, "test")
+    report = ("Validation half (candidates; the choice " + (f"is **{verdict}**" if verdict else "is not made yet")
+              + "):\n\n" + held_out_table(load_held_out(results_dir, "validation"))
+              + "\n\nTest half (the course models" + (f" and {verdict}" if verdict else "") + "):\n\n"
+              + held_out_table(test))
+    if verdict and any(s["name"] == verdict for s in test):
+        report += "\n\nAgainst the target:\n\n- " + held_out_verdict(test, verdict)
+        if verdict != "bestnet":
+            report += (f"\n\n{verdict} against bestnet on the test half, seed by seed:\n\n"
+                       + held_out_comparison(test, verdict, "bestnet"))
+    return report

@@ -376,23 +376,3 @@ def held_out_table(scores: list[dict]) -> str:
         lines.append(f"| {name} | {len(mine)} | {none:.3f} | " + " | ".join(cells)
                      + f" | {100 * losses[worst]:.1f} ({worst}) |")
     return "\n".join(lines)
-
-
-def held_out_report(results_dir: str | os.PathLike) -> str:
-    """The README's held-out block: the validation half's candidates and verdict, then the test half's
-    table (baselines, and the chosen recipe once there is one), the chosen recipe's line on
-    :data:`HELD_OUT_TARGET` and its comparison with BestNet seed by seed."""
-    from .held_out import held_out_comparison, held_out_verdict
-
-    verdict = chosen(results_dir)
-    test = load_held_out(results_dir, "test")
-    report = ("Validation half (candidates; the choice " + (f"is **{verdict}**" if verdict else "is not made yet")
-              + "):\n\n" + held_out_table(load_held_out(results_dir, "validation"))
-              + "\n\nTest half (the course models" + (f" and {verdict}" if verdict else "") + "):\n\n"
-              + held_out_table(test))
-    if verdict and any(s["name"] == verdict for s in test):
-        report += "\n\nAgainst the target:\n\n- " + held_out_verdict(test, verdict)
-        if verdict != "bestnet":
-            report += (f"\n\n{verdict} against bestnet on the test half, seed by seed:\n\n"
-                       + held_out_comparison(test, verdict, "bestnet"))
-    return report

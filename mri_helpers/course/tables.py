@@ -17,9 +17,10 @@ import numpy as np
 from ..sources import REPO_ROOT
 from ..stats import accuracy_interval, format_accuracy, spread
 from .files import atomic_path
+from .held_out import held_out_report
 from .measure import stats_table
 from .records import course_runs, load_records, parity_table, precision_parity, seed_runs
-from .robustness import held_out_report, robustness_report
+from .robustness import robustness_report
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
 ORIGINAL = {
