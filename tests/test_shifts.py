@@ -155,7 +155,7 @@ def test_score_runs_writes_one_file_per_run_once_and_skips_runs_without_a_checkp
 
     written = score_runs(out, lambda size: data, known={"cnn0": Variant("cnn0", recipe)})
     assert written == [tmp_path / "results" / "shifts" / "cnn0" / f"{first.run.id}.json"]
-    assert "skipped cnn0 " + second.run.id in caplog.text
+    assert "skipped cnn0 seed 2: no checkpoint here" in caplog.text
     score = json.loads(written[0].read_text())
     assert list(score["accuracy"]) == ["none", *SEEN] and score["seed"] == 1 and score["test_images"] == 12
     assert score["accuracy"]["none"] == first.record["test_accuracy"]  # unshifted, it is the run's own test score
@@ -316,7 +316,7 @@ def test_held_out_scores_keep_probabilities_and_the_test_half_waits_for_the_choi
     with caplog.at_level(logging.WARNING):
         written = score_held_out(out, data_at, "test", known=known)
     assert written == [held_out_path(out.results, "test", base.record)]
-    assert "skipped bestnet_robust on the test half" in caplog.text
+    assert "skipped bestnet_robust seed 1: on the test half only the baselines" in caplog.text
     test_score = json.loads(written[0].read_text())
     assert accuracies(test_score, "seen")["none"] == base.record["test_accuracy"]  # the seen suite is the record's path
     write_json(out.results / CHOICE, {"chosen": "bestnet_robust"})
@@ -470,3 +470,13 @@ def test_the_held_out_comparison_pairs_the_seeds_and_corrects_over_the_rows():
     assert lines[3] == f"| gamma (brighter) 0.5 | 0.958 | 0.625 | +33.3 | {p:.2g} | {min(1, 12 * p):.2g} |"  # 12 rows tested; tied p-values share the first factor
     assert held_out_comparison(a, "bestnet_robust", "bestnet") == (
         "No seed has held-out scores for both bestnet_robust and bestnet yet.")
+
+
+def test_skipped_runs_are_logged_one_line_per_reason(caplog):
+    from mri_helpers.course.robustness import NO_CHECKPOINT, NOT_CHOSEN, log_skipped
+
+    runs_ = [{"name": "cnn0", "seed": 43}, {"name": "cnn0", "seed": 44}, {"name": "cnn1", "seed": 43}]
+    with caplog.at_level(logging.WARNING):
+        log_skipped({NO_CHECKPOINT: runs_, NOT_CHOSEN: [{"name": "bestnet_robust", "seed": 42}]})
+    assert caplog.messages == [f"skipped cnn0 seeds 43, 44; cnn1 seed 43: {NO_CHECKPOINT}",
+                               f"skipped bestnet_robust seed 42: {NOT_CHOSEN}"]

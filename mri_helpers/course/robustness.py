@@ -57,21 +57,34 @@ def studied(records: list[dict], known: dict | None = None) -> list[dict]:
     return [r for mine in seed_runs(records, known, names=STUDIED).values() for r in mine]
 
 
+NO_CHECKPOINT = "no checkpoint here (train it, or score it where it was trained)"
+NOT_CHOSEN = "on the test half only the baselines and the recipe chosen on the validation half are scored"
+
+
+def log_skipped(skipped: dict[str, list[dict]]) -> None:
+    """One log line per reason, naming each model's skipped seeds: a notebook's output stays short."""
+    for reason, records in skipped.items():
+        seeds: dict[str, list[str]] = {}
+        for record in records:
+            seeds.setdefault(record["name"], []).append(str(record["seed"]))
+        runs = "; ".join(f"{name} seed{'s' if len(s) > 1 else ''} {', '.join(s)}" for name, s in seeds.items())
+        log.warning("skipped %s: %s", runs, reason)
+
+
 def score_runs(out: OutputDirs, data_for_size, known: dict | None = None) -> list[Path]:
     """Score every studied run that has a checkpoint and no score file yet; return the files written.
 
     ``data_for_size(image_size)`` gives the datasets at a run's image size. A run whose
     checkpoint is not on this machine is skipped with a log line.
     """
-    written = []
+    written, skipped = [], {}
     for record in studied(load_records(out.results), known):
         target = score_path(out.results, record)
         checkpoint = Path(out.checkpoints) / record["name"] / f"{record['run_id']}.pt"
         if target.exists():
             continue
         if not checkpoint.exists():
-            log.warning("skipped %s %s: no checkpoint here (train it, or score it where it was trained)",
-                        record["name"], record["run_id"])
+            skipped.setdefault(NO_CHECKPOINT, []).append(record)
             continue
         data: Datasets = data_for_size(record["image_size"])
         model, _ = load_model(checkpoint, device=None)
@@ -80,6 +93,7 @@ def score_runs(out: OutputDirs, data_for_size, known: dict | None = None) -> lis
                             "test_images": len(data.test), "accuracy": scores})
         print(f"{record['name']} seed {record['seed']}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
         written.append(target)
+    log_skipped(skipped)
     return written
 
 
@@ -214,19 +228,17 @@ def score_held_out(out: OutputDirs, data_at, half: str, names=None, known: dict 
     """
     if half not in HALVES:
         raise ValueError(f"half must be one of {HALVES}, got {half!r}")
-    written = []
+    written, skipped = [], {}
     for record in studied(load_records(out.results), known):
         target = held_out_path(out.results, half, record)
         checkpoint = Path(out.checkpoints) / record["name"] / f"{record['run_id']}.pt"
         if (names and record["name"] not in names) or target.exists():
             continue
         if not may_score(record["name"], half, out.results):
-            log.warning("skipped %s on the test half: only the baselines and the recipe chosen on the "
-                        "validation half are scored there", record["name"])
+            skipped.setdefault(NOT_CHOSEN, []).append(record)
             continue
         if not checkpoint.exists():
-            log.warning("skipped %s %s: no checkpoint here (train it, or score it where it was trained)",
-                        record["name"], record["run_id"])
+            skipped.setdefault(NO_CHECKPOINT, []).append(record)
             continue
         own, common = data_at(record["image_size"]), data_at(COMMON_SIZE)
         split = {"validation": "val", "test": "test"}[half]
@@ -249,6 +261,7 @@ def score_held_out(out: OutputDirs, data_at, half: str, names=None, known: dict 
         print(f"{record['name']} seed {record['seed']} ({half} half): scored under {len(held) - 1} held-out "
               f"and {len(seen) - 1} seen shifts")
         written.append(target)
+    log_skipped(skipped)
     return written
 
 
