@@ -15,7 +15,7 @@ like with like:
 * ``use_by_default``: the course's rule, at least 1.2x faster *and* paid back within one recipe.
 
 Writes ``benchmarks/results/compile_step.json`` (``compile_step_<device>.json`` for a GPU).
-The course trains eagerly; compile a model by default only where this file marks it
+The course trains eagerly; a model would earn compiling by default only where this file marks it
 ``use_by_default`` on the device at hand.
 """
 

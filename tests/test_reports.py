@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mri_helpers.course import records as rec
-from mri_helpers.course import robustness, runs, tables
+from mri_helpers.course import robustness, runs, speed, tables
 from mri_helpers.course.files import write_json
 from mri_helpers.course.lesson import course_variants
 from mri_helpers.models import build_model
@@ -286,14 +286,14 @@ CNN3_HISTORY = [{"val_accuracy": a, "seconds": 360 if i == 0 else 345}
 
 def test_time_to_accuracy_reads_the_run_history():
     record = _record("cnn3", history=CNN3_HISTORY)
-    assert tables.time_to_accuracy(record) == {"epoch": 7, "minutes": pytest.approx(40.5), "device": "cpu",
+    assert speed.time_to_accuracy(record) == {"epoch": 7, "minutes": pytest.approx(40.5), "device": "cpu",
                                                 "precision": "fp32"}
 
 
 def test_speed_table_lines():
-    assert tables.speed_table(None, _throughput()) == "Run `make bench` to measure."
-    assert tables.speed_table(PIPELINE, None) == "Run `make bench` to measure."
-    lines = tables.speed_table(PIPELINE, _throughput(), {"cnn3": _record("cnn3", history=CNN3_HISTORY)}).splitlines()
+    assert speed.speed_table(None, _throughput()) == "Run `make bench` to measure."
+    assert speed.speed_table(PIPELINE, None) == "Run `make bench` to measure."
+    lines = speed.speed_table(PIPELINE, _throughput(), {"cnn3": _record("cnn3", history=CNN3_HISTORY)}).splitlines()
     assert lines[0] == ("Input pipeline, 64 training images at 256 px (real data, warm cache): seed-style 100 img/s, "
                         "cached 450 img/s, **4.5x**.")
     assert lines[2] == ("Training on cpu (x86_64, 2 threads); auto precision here is **fp32** (no bfloat16 "
@@ -301,16 +301,47 @@ def test_speed_table_lines():
     assert lines[6] == "| cnn3 (256 px) | 17 / - | 61 / - | 5.7 min | 56.7 min | 8.2 min | 1.4x | 40.5 min (epoch 7, cpu fp32) |"
     assert lines[7] == "| bestnet (128 px) | 120 / - | 456 / - | 0.8 min | 11.1 min | - | - | - |"
     assert len(lines) == 8
-    speed = _throughput(cpu_bf16=["avx512_bf16"])
-    speed["models"]["bestnet"]["bf16"] = dict(speed["models"]["bestnet"]["fp32"], train_img_per_s=110.4)
-    slow = tables.speed_table(PIPELINE, speed).splitlines()
+    bench = _throughput(cpu_bf16=["avx512_bf16"])
+    bench["models"]["bestnet"]["bf16"] = dict(bench["models"]["bestnet"]["fp32"], train_img_per_s=110.4)
+    slow = speed.speed_table(PIPELINE, bench).splitlines()
     assert slow[2] == ("Training on cpu (x86_64, 2 threads); auto precision here is **fp32** (avx512_bf16 but no AMX: "
                        "bfloat16 runs, but no faster; see the bf16 column).")
     assert slow[7] == "| bestnet (128 px) | 120 / 110 | 456 / 456 | 0.8 min | 11.1 min | - | - | - |"
-    fast = tables.speed_table(PIPELINE, _throughput(cpu_bf16=["amx_bf16"], auto_precision="bf16")).splitlines()
+    fast = speed.speed_table(PIPELINE, _throughput(cpu_bf16=["amx_bf16"], auto_precision="bf16")).splitlines()
     assert fast[2] == "Training on cpu (x86_64, 2 threads); auto precision here is **bf16** (fast bfloat16: amx_bf16)."
-    gpu = tables.speed_table(PIPELINE, _throughput(device="cuda", device_name="NVIDIA H100", auto_precision="bf16"))
+    gpu = speed.speed_table(PIPELINE, _throughput(device="cuda", device_name="NVIDIA H100", auto_precision="bf16"))
     assert gpu.splitlines()[2] == "Training on cuda (NVIDIA H100, 2 threads); auto precision here is **bf16**."
+
+
+LAPTOP = {"cpu": "AMD EPYC", "cpu_count": 2, "shipped_in": ["07_cnn3_wide_model", "10_course_best_model"],
+          "seconds": {"01_data_exploration": 60.0, "03_cnn0_base_model": 630.0}, "minutes": 11.5,
+          "target_minutes": 30, "met": True, "shipped_training_minutes": {"cnn3": 80.0, "bestnet": 12.9},
+          "full_training_minutes": 104.4}
+
+
+def test_laptop_table_lists_each_notebook_the_total_and_the_verdict():
+    assert speed.laptop_table(None) == "Run `make laptop-path` to measure."
+    lines = speed.laptop_table(LAPTOP).splitlines()
+    assert lines[0] == ("Every notebook in order on a fresh clone, AMD EPYC (2 cores), real data; "
+                        "07_cnn3_wide_model, 10_course_best_model with `SHIPPED = True`.")
+    assert lines[4:7] == ["| 01_data_exploration | 1.0 |", "| 03_cnn0_base_model | 10.5 |", "| **all** | **11.5** |"]
+    assert lines[8] == ("Target ≤ 30 min: **met**. Training the shipped runs instead (cnn3 80 min, bestnet 13 min, "
+                        "as their records report) would make it about 104 min.")
+    assert "**missed**" in speed.laptop_table(dict(LAPTOP, met=False, minutes=61.0))
+
+
+def test_compile_table_gives_each_model_its_verdict():
+    assert speed.compile_table(None) == "Run `make bench` to measure."
+    row = {"image_size": 256, "batch_size": 32, "eager_step_s": 0.2, "compiled_step_s": 0.25, "compile_s": 61.4,
+           "speedup": 0.8, "payback_steps": None, "recipe_steps": 1790, "use_by_default": False}
+    fast = dict(row, compiled_step_s=0.1, speedup=2.0, payback_steps=615, use_by_default=True)
+    table = {"device": "cpu", "device_name": "x86_64", "torch_threads": 2, "rule": "at least 1.2x faster",
+             "models": {"cnn0": row, "bestnet": dict(fast, image_size=128)}}
+    lines = speed.compile_table(table).splitlines()
+    assert lines[0] == ("`torch.compile` against eager, one training step on cpu (x86_64, 2 threads); "
+                        "the rule: at least 1.2x faster.")
+    assert lines[4] == "| cnn0 (256 px) | 0.200 | 0.250 | 0.80x | 61 | never | 1,790 | no |"
+    assert lines[5] == "| bestnet (128 px) | 0.200 | 0.100 | 2.00x | 61 | 615 | 1,790 | yes |"
 
 
 def test_readme_tables_are_generated_between_markers(tmp_path):

@@ -21,6 +21,7 @@ from .held_out import held_out_report
 from .measure import stats_table
 from .records import course_runs, load_records, parity_table, precision_parity, seed_runs
 from .robustness import robustness_report
+from .speed import compile_table, laptop_table, speed_table
 
 # What the original project reported: test accuracy for CNN0-CNN2, validation for CNN3.
 ORIGINAL = {
@@ -192,64 +193,6 @@ def benchmark(path: str | os.PathLike | None = None) -> dict:
     return json.loads(Path(path or REPO_ROOT / "benchmarks" / "results" / "train_throughput.json").read_text())
 
 
-def time_to_accuracy(record: dict) -> dict:
-    """Wall minutes until a run's validation accuracy first reached its final value, from its history."""
-    history = record["history"]
-    final = history[-1]["val_accuracy"]
-    reached = next(i for i, h in enumerate(history) if h["val_accuracy"] >= final)
-    return {"epoch": reached + 1, "minutes": sum(h["seconds"] for h in history[: reached + 1]) / 60,
-            "device": record["device"], "precision": record["precision"]}
-
-
-def speed_table(data_pipeline: dict | None, train: dict | None, runs: dict[str, dict] | None = None) -> str:
-    """Markdown tables of the benchmark JSON files (absent files give a hint instead).
-
-    ``runs`` (:func:`course_runs`) adds each model's time to its final validation
-    accuracy, from the run's own per-epoch history: measured on the machine that trained
-    it, which need not be the benchmark's.
-    """
-    if not (data_pipeline and train):
-        return "Run `make bench` to measure."
-    auto = train["auto_precision"]
-    bf16 = train["cpu_bf16"] if train["device"] == "cpu" else []
-    if train["device"] != "cpu":
-        why = "."
-    elif auto == "bf16":
-        why = f" (fast bfloat16: {', '.join(bf16)})."
-    elif bf16:
-        why = f" ({', '.join(bf16)} but no AMX: bfloat16 runs, but no faster; see the bf16 column)."
-    else:
-        why = " (no bfloat16 instructions on this CPU)."
-    lines = [
-        f"Input pipeline, {data_pipeline['images']} training images at {data_pipeline['image_size']} px "
-        f"({data_pipeline['data_source']} data, warm cache): seed-style {data_pipeline['seed_style_img_per_s']:.0f} img/s, "
-        f"cached {data_pipeline['cached_img_per_s']:.0f} img/s, **{data_pipeline['speedup']:.1f}x**.",
-        "",
-        f"Training on {train['device']} ({train['device_name']}, {train['torch_threads']} threads); "
-        f"auto precision here is **{auto}**" + why,
-        "",
-        "| model | train img/s fp32 / bf16 | inference img/s fp32 / bf16 | epoch (auto) | recipe (auto) "
-        "| epoch seed-style | speed-up | time to final val acc |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-
-    def pair(m: dict, key: str) -> str:
-        return f"{m['fp32'][key]:.0f} / " + (f"{m['bf16'][key]:.0f}" if "bf16" in m else "-")
-
-    for name, m in train["models"].items():
-        best = m["auto"]
-        seed = m.get("seed_style")
-        was = f"{seed['epoch_seconds'] / 60:.1f} min | {seed['speedup']:.1f}x" if seed else "- | -"
-        tta = time_to_accuracy(runs[name]) if runs and name in runs else None
-        reached = (f"{tta['minutes']:.1f} min (epoch {tta['epoch']}, {tta['device']} {tta['precision']})"
-                   if tta else "-")
-        lines.append(
-            f"| {name} ({m['image_size']} px) | {pair(m, 'train_img_per_s')} | {pair(m, 'inference_img_per_s')} "
-            f"| {best['epoch_seconds'] / 60:.1f} min | {best['recipe_minutes']:.1f} min | {was} | {reached} |"
-        )
-    return "\n".join(lines)
-
-
 COMPARISON_COLUMNS = {
     "parameters": "parameters",
     "macs": "MACs per image",
@@ -321,7 +264,8 @@ def comparison_table(rows: dict[str, dict]) -> str:
 
 
 MARKERS = {key: (f"<!-- {key}:start -->", f"<!-- {key}:end -->")
-           for key in ("results", "clinical", "speed", "parity", "robustness", "held-out", "course-stats")}
+           for key in ("results", "clinical", "speed", "parity", "robustness", "held-out", "course-stats",
+                       "laptop", "compile")}
 
 
 def _replace_between(text: str, markers: tuple[str, str], body: str) -> str:
@@ -347,6 +291,10 @@ def update_readme(readme: str | os.PathLike, results_dir: str | os.PathLike, ben
         new = _replace_between(new, MARKERS["robustness"], robustness_report(results_dir))
     if MARKERS["held-out"][0] in new:
         new = _replace_between(new, MARKERS["held-out"], held_out_report(results_dir))
+    if MARKERS["laptop"][0] in new:
+        new = _replace_between(new, MARKERS["laptop"], laptop_table(bench.get("laptop_path")))
+    if MARKERS["compile"][0] in new:
+        new = _replace_between(new, MARKERS["compile"], compile_table(bench.get("compile_step")))
     if MARKERS["course-stats"][0] in new:
         stats = Path(results_dir) / "course_stats.json"
         new = _replace_between(new, MARKERS["course-stats"],
