@@ -9,7 +9,15 @@ import numpy as np
 
 from ..shifts import HELD_OUT
 from ..stats import holm, paired_over_seeds
-from .robustness import HELD_OUT_TARGET, accuracies, chosen, held_out_table, load_held_out, middle_losses
+from .robustness import (
+    HELD_OUT_TARGET,
+    accuracies,
+    chosen,
+    held_out_table,
+    load_held_out,
+    middle_losses,
+    misses,
+)
 
 
 def held_out_verdict(scores: list[dict], name: str, target: dict | None = None) -> str:
@@ -21,8 +29,7 @@ def held_out_verdict(scores: list[dict], name: str, target: dict | None = None) 
     none = float(np.mean([accuracies(s)["none"] for s in mine]))
     losses = middle_losses(mine)
     worst = max(losses, key=losses.get)
-    missed = [what for what, bad in (("accuracy", none < target["floor"]), ("loss", losses[worst] > target["max_loss"]))
-              if bad]
+    missed = misses(none, losses[worst], target)
     return (f"{name} ({len(mine)} seeds): {none:.3f} as exported (target ≥ {target['floor']}), largest loss at a "
             f"middle severity {100 * losses[worst]:.1f} points, {worst} (target ≤ {100 * target['max_loss']:g}): "
             + (f"misses the target ({' and '.join(missed)})" if missed else "meets the target"))

@@ -128,6 +128,11 @@ def robustness_table(scores: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def misses(none: float, loss: float, target: dict) -> list[str]:
+    """What falls short of ``target``: "accuracy" (below its floor) and "loss" (beyond its limit)."""
+    return [what for what, bad in (("accuracy", none < target["floor"]), ("loss", loss > target["max_loss"])) if bad]
+
+
 def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[str, str]:
     """Per model, one line on :data:`ROBUSTNESS_TARGET`: met, missed (and where), or not yet measured.
 
@@ -143,9 +148,7 @@ def robustness_verdicts(scores: list[dict], target: dict | None = None) -> dict[
         missing = max(target["seeds"] - n, 0)
         # the best the missing seeds could do: 1.0 as exported and under every shift
         best = {c: (v * n + missing) / (n + missing) for c, v in mean.items()}
-        missed = [what for what, bad in (("accuracy", best["none"] < target["floor"]),
-                                         ("loss", max(best["none"] - best[c] for c in SEEN) > target["max_loss"]))
-                  if bad]
+        missed = misses(best["none"], max(best["none"] - best[c] for c in SEEN), target)
         if missed and missing:
             verdict = (f"cannot meet the target ({' and '.join(missed)}), whatever its missing "
                        + ("seed scores" if missing == 1 else f"{missing} seeds score"))
