@@ -52,6 +52,7 @@ _EXPORTS = {
     "course.robustness": ["CANDIDATES", "CHOICE_RULE", "held_out_table", "load_held_out", "load_scores", "make_choice",
                           "robustness_report", "score_held_out", "severity_curves", "shift_comparison",
                           "shift_test_lines"],
+    "course.held_out": ["held_out_comparison"],
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

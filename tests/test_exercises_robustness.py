@@ -97,8 +97,17 @@ def noise_stub(batch):
     raise NotImplementedError("Gaussian noise")
 
 
+SCORES = {"none": 0.974, "noise": 0.606}  # shifted_accuracy's answer: accuracy unshifted and under the noise
+
+
 def test_noise_shift_accepts_the_solution(capsys):
-    assert check_noise_shift(noisy) is True and _said(capsys) == "✓ correct"
+    assert check_noise_shift(noisy, SCORES) is True and _said(capsys) == "✓ correct"
+
+
+@pytest.mark.parametrize("scores", [None, {"noise": 0.6}, {"none": 97.4, "noise": 60.6}])
+def test_noise_shift_asks_for_the_scores(scores, capsys):
+    assert check_noise_shift(noisy, scores) is False
+    assert "now score BestNet under it" in _said(capsys)
 
 
 @pytest.mark.parametrize("wrong,hint", [
@@ -109,12 +118,15 @@ def test_noise_shift_accepts_the_solution(capsys):
     (scaled_noise, "came back (almost) unchanged"),
     (lambda batch: batch.float() + 10 * torch.randn(batch.shape), "as uint8"),
     (lambda batch: batch[:1], "the shape that came in"),
+    (lambda batch: batch.numpy(), "return a torch tensor"),
+    (lambda batch: (batch.float() + 10 + torch.randn(batch.shape)).round().clamp(0, 255).to(torch.uint8),
+     "mean 0 and standard deviation 10"),
     (noise_stub, STUB),
     (None, "set `noisy`"),
 ])
 def test_noise_shift_names_the_mistake(wrong, hint, capsys):
     torch.manual_seed(0)
-    assert check_noise_shift(wrong) is False
+    assert check_noise_shift(wrong, SCORES) is False
     said = _said(capsys)
     assert said.startswith("✗ not yet: ") and hint in said, said
 
@@ -124,5 +136,5 @@ def test_noise_shared_by_every_image_is_rejected(capsys):
         noise = 10 * torch.randn(batch.shape[1:])
         return (batch.float() + noise).round().clamp(0, 255).to(torch.uint8)
 
-    assert not check_noise_shift(shared)
+    assert not check_noise_shift(shared, SCORES)
     assert "every image got the same noise" in capsys.readouterr().out

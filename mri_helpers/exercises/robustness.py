@@ -22,7 +22,9 @@ def _shifted(shift, *args):
     out, hint = attempt(shift, batch.clone(), *args[1:])
     if hint:
         return None, hint
-    if not isinstance(out, torch.Tensor) or out.shape != batch.shape:
+    if not isinstance(out, torch.Tensor):
+        return None, f"return a torch tensor (torch.from_numpy turns an array into one), not {type(out).__name__}"
+    if out.shape != batch.shape:
         return None, f"return a batch of the shape that came in, {tuple(batch.shape)}"
     if out.dtype != torch.uint8:
         return None, f"return grey levels as uint8 (.to(torch.uint8)), not {out.dtype}: a shift maps uint8 to uint8"
@@ -57,8 +59,9 @@ def check_gamma_shift(gamma_shift) -> bool:
     return verdict(True, "")
 
 
-def check_noise_shift(noisy, sd: float = 10.0) -> bool:
-    """13: does ``noisy(batch)`` add Gaussian noise (standard deviation ``sd`` grey levels) to a uint8 batch?
+def check_noise_shift(noisy, scores, sd: float = 10.0) -> bool:
+    """13: does ``noisy(batch)`` add Gaussian noise (standard deviation ``sd`` grey levels) to a uint8
+    batch, and are ``scores`` the accuracies ``shifted_accuracy`` gives under it?
 
     On a mid-grey batch of the checker's own the noise is measured: mean near 0, standard
     deviation within 10 % of ``sd``, and tails longer than uniform noise of that spread
@@ -76,7 +79,7 @@ def check_noise_shift(noisy, sd: float = 10.0) -> bool:
     if spread < 0.5:
         return verdict(False, f"the batch came back (almost) unchanged: the noise is {sd:g} grey levels (of 255), "
                               "so add it before dividing by 255, or without dividing at all")
-    if mean > 2 and spread < sd / 2:
+    if mean > 2 and spread < sd / 2 and (noise - mean).abs().max() < 2 * spread:  # no tails: uniform
         return verdict(False, "torch.rand draws uniform noise between 0 and 1; Gaussian noise with mean 0 is "
                               "torch.randn")
     if abs(mean) > 1 or not 0.9 * sd <= spread <= 1.1 * sd:
@@ -93,4 +96,8 @@ def check_noise_shift(noisy, sd: float = 10.0) -> bool:
         if (out.int() - level).abs().max() > 128:
             return verdict(False, "clip to 0..255 (.clamp(0, 255)) before .to(torch.uint8): in uint8 a level "
                                   "below 0 wraps round to near 255, and one above 255 to near 0")
+    if not (isinstance(scores, dict) and set(scores) == {"none", "noise"}
+            and all(isinstance(v, float) and 0 <= v <= 1 for v in scores.values())):
+        return verdict(False, "`noisy` is right; now score BestNet under it: noise_scores = "
+                              'shifted_accuracy(model, raw_test, Prepare(data.normalize), {"noise": noisy})')
     return verdict(True, "")
