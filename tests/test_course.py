@@ -63,3 +63,32 @@ def test_course_trains_its_variant_with_its_own_seed_and_tables_it(small_root, m
     assert table.splitlines()[0].startswith("| model |") and len(table.splitlines()) == 2
     new = c.train("cnn0_fast", replace(c.recipe, lr=1e-3, epochs=1, batch_size=16), model="cnn0")  # an exercise's name
     assert new.record["name"] == "cnn0_fast" and new.record["model"] == "cnn0" and new.record["recipe"]["lr"] == 1e-3
+
+
+def test_a_run_known_by_its_record_alone_reads_its_filed_scores(small_root, monkeypatch, tmp_path):
+    import pytest
+
+    from mri_helpers.course import lesson
+    from mri_helpers.course.files import write_json
+    from mri_helpers.course.robustness import score_path
+    from mri_helpers.recipes import Variant
+    from mri_helpers.shifts import SEEN
+
+    c = setup("cnn0", small_root, seed=7, quick=False, image_size=32)
+    c.out = type(c.out)(tmp_path / "imgs", tmp_path / "results", tmp_path / "checkpoints", tmp_path / "notebooks")
+    recipe = replace(c.recipe, epochs=1, batch_size=16)
+    monkeypatch.setattr(lesson, "course_variants", lambda quick: {"cnn0": Variant("cnn0", recipe)})
+    with pytest.raises(ValueError, match="No filed run of cnn0 with seed 7 here: set SHIPPED = False"):
+        c.recorded("cnn0")
+    trained = c.train(recipe=recipe)
+    raw = c.data.test.subset(c.data.test.rows, raw=True)
+    scored = c.seen_scores(trained, raw)  # from the model
+    assert list(scored) == ["none", *SEEN] and scored["none"] == trained.record["test_accuracy"]
+
+    known = c.recorded("cnn0")
+    assert known.model is None and known.record == trained.record and known.run.id == trained.run.id
+    with pytest.raises(ValueError, match="No filed seen-shift scores of cnn0"):
+        c.seen_scores(known, raw)
+    filed = {"none": 0.5, **{shift: 0.25 for shift in SEEN}}
+    write_json(score_path(c.out.results, known.record), {"accuracy": filed})
+    assert c.seen_scores(known, raw) == filed  # as filed, not scored again

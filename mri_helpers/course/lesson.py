@@ -8,16 +8,20 @@ quick flag, so a notebook trains, reloads and tables with one short call each
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..datasets import Datasets, load_datasets
 from ..recipes import VARIANTS, Recipe, Variant
+from ..shifts import shifted_accuracy
 from ..sources import banner
+from ..transforms import Prepare
 from .files import OutputDirs, output_dirs, write_json
 from .records import COURSE_MODELS, course_runs, load_records, seed_runs
-from .runs import Result, load_or_train_briefly, shipped_result, train_and_evaluate
+from .robustness import score_path
+from .runs import Result, Run, load_or_train_briefly, shipped_result, train_and_evaluate
 from .tables import results_table, twins
 
 # A quick pass (MRI_QUICK=1, as CI runs) checks that the code runs: 64-px images, small batches, few epochs.
@@ -75,6 +79,30 @@ class Course:
             recipe = self.variants[name].recipe if name != self.name and name in self.variants else self.recipe
         return train_and_evaluate(name, self.data, self.out, recipe, seed=self.seed if seed is None else seed,
                                   model=model, options=options)
+
+    def recorded(self, name: str) -> Result:
+        """The course's filed run of ``name`` at this seed, by its record alone: nothing is trained.
+
+        For a run too slow for a laptop whose weights are not shipped (they would pass the
+        25 MB budget): what a notebook reads of it, its record and its seen-shift scores,
+        was filed when it was trained.
+        """
+        mine = [r for r in seed_runs(self.records(), self.variants, names=[name]).get(name, [])
+                if r["seed"] == self.seed]
+        if not mine:
+            raise ValueError(f"No filed run of {name} with seed {self.seed} here: set SHIPPED = False to train it.")
+        return Result(Run(name, mine[0]["fingerprint"], self.out), None, None, mine[0])
+
+    def seen_scores(self, result: Result, raw) -> dict[str, float]:
+        """``result``'s accuracy as exported and under each seen shift on ``raw`` (the test half's
+        uint8 images): scored here by its model, or, for a run known by its record alone, as filed."""
+        if result.model is not None:
+            return shifted_accuracy(result.model, raw, Prepare(self.data.normalize))
+        path = score_path(self.out.results, result.record)
+        if not path.exists():
+            raise ValueError(f"No filed seen-shift scores of {result.record['name']} {result.run.id}: "
+                             "set SHIPPED = False to train it.")
+        return json.loads(path.read_text())["accuracy"]
 
     def data_for(self, name: str) -> Datasets:
         """The data at the image size the variant ``name`` trains at (loaded once per size)."""

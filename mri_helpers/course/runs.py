@@ -241,16 +241,16 @@ def make_record(run: Run, trainer: Trainer, test: Evaluation, data: Datasets, va
 
 @dataclass
 class Result:
-    """What :func:`train_and_evaluate` returns."""
+    """What :func:`train_and_evaluate` returns (a run known by its record alone has no trainer)."""
 
     run: Run
-    trainer: Trainer
-    test: Evaluation
+    trainer: Trainer | None
+    test: Evaluation | None
     record: dict
 
     @property
-    def model(self) -> nn.Module:
-        return self.trainer.model
+    def model(self) -> nn.Module | None:
+        return self.trainer.model if self.trainer else None
 
     @property
     def history(self) -> list[dict]:
