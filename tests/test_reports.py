@@ -325,7 +325,7 @@ def test_laptop_table_lists_each_notebook_the_total_and_the_verdict():
     assert lines[0] == ("Every notebook in order on a fresh clone, AMD EPYC (2 cores), real data; "
                         "07_cnn3_wide_model, 10_course_best_model with `SHIPPED = True`.")
     assert lines[4:7] == ["| 01_data_exploration | 1.0 |", "| 03_cnn0_base_model | 10.5 |", "| **all** | **11.5** |"]
-    assert lines[8] == ("Target ≤ 30 min: **met**. Training the shipped runs instead (cnn3 80 min, bestnet 13 min, "
+    assert lines[8] == ("Target ≤ 30 min: **met**. Training the runs it loads or reads instead (cnn3 80 min, bestnet 13 min, "
                         "as their records report) would make it about 104 min.")
     assert "**missed**" in speed.laptop_table(dict(LAPTOP, met=False, minutes=61.0))
 

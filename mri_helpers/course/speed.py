@@ -82,7 +82,7 @@ def laptop_table(laptop: dict | None) -> str:
         *(f"| {name} | {seconds / 60:.1f} |" for name, seconds in laptop["seconds"].items()),
         f"| **all** | **{laptop['minutes']:.1f}** |",
         "",
-        f"Target ≤ {laptop['target_minutes']} min: **{verdict}**. Training the shipped runs instead "
+        f"Target ≤ {laptop['target_minutes']} min: **{verdict}**. Training the runs it loads or reads instead "
         f"({', '.join(f'{name} {minutes:.0f} min' for name, minutes in laptop['shipped_training_minutes'].items())}, "
         f"as their records report) would make it about {laptop['full_training_minutes']:.0f} min.",
     ]
