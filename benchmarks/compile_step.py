@@ -9,7 +9,8 @@ like with like:
   device, forward, loss, backward, optimiser step), the median over ``--steps`` steps after
   a warm-up;
 * ``compile_s``: what the first compiled step costs beyond an eager one (tracing and code
-  generation, paid once per process);
+  generation, paid once per process), with inductor's on-disk caches off, as in a student's
+  first session;
 * ``speedup``: eager over compiled; ``payback_steps``: the steps that win back ``compile_s``;
   ``recipe_steps``: the steps of one full recipe;
 * ``use_by_default``: the course's rule, at least 1.2x faster *and* paid back within one recipe.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch._inductor.config
 from torch.utils.data import DataLoader
 
 from mri_helpers.course.files import write_json
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 
+    torch._inductor.config.force_disable_caches = True  # a warm cache from an earlier run would hide the cost
     device = torch.device(args.device) if args.device else pick_device()
     results = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
                platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
