@@ -20,20 +20,12 @@ from pathlib import Path
 
 import torch
 
+from mri_helpers.course.precision import cpu_model
 from mri_helpers.models import build_model
 from mri_helpers.transforms import Augment
 
 TRAIN_IMAGES, SIZE, BATCH, REPEATS = 5708, 128, 32, 30
 OUT = Path(__file__).parent / "results" / "augmentation.json"
-
-
-def cpu_model() -> str:
-    """The CPU's model name as Linux reports it ("" elsewhere)."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return ""
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
 
 
 def milliseconds(fn, repeats: int = REPEATS) -> float:

@@ -22,7 +22,6 @@ The course trains eagerly; a model would earn compiling by default only where th
 
 import argparse
 import math
-import platform
 import statistics
 import time
 from dataclasses import replace
@@ -34,6 +33,7 @@ import torch._inductor.config
 from torch.utils.data import DataLoader
 
 from mri_helpers.course.files import write_json
+from mri_helpers.course.precision import cpu_model
 from mri_helpers.datasets import load_datasets
 from mri_helpers.models import MODELS, build_model
 from mri_helpers.recipes import RECIPES
@@ -73,7 +73,7 @@ def main() -> None:
     torch._inductor.config.force_disable_caches = True  # a warm cache from an earlier run would hide the cost
     device = torch.device(args.device) if args.device else pick_device()
     results = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
-               platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
+               cpu_model(), "torch_threads": torch.get_num_threads(),
                "torch": torch.__version__, "rule": f"at least {SPEEDUP}x faster and paid back within one recipe",
                "models": {}}
     datasets = {}

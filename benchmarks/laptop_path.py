@@ -15,7 +15,6 @@ Writes ``benchmarks/results/laptop_path.json`` (only when every notebook ran).
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,20 +26,10 @@ import papermill
 from mri_helpers.course.files import write_json
 from mri_helpers.course.lesson import reader
 from mri_helpers.course.notebooks import local_kernel_manager
+from mri_helpers.course.precision import cpu_model
 from mri_helpers.sources import REPO_ROOT, resolve_data_dir, source_of
 
 TARGET_MINUTES = 30  # issue 21: the laptop path, CNN0-CNN2 trained, on a 2-core CPU
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux), else what the platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 RECORDED = ["bestnet_robust"]  # notebook 13 reads it as filed with SHIPPED (its weights would pass 25 MB)
@@ -90,7 +79,7 @@ def main() -> None:
             print(f"{seconds[nb.stem]:.0f} s", flush=True)
         skipped = shipped_minutes(clone)
     total = sum(seconds.values()) / 60
-    result = {"cpu": cpu_name(), "cpu_count": os.cpu_count(), "commit": commit, "data_source": "real",
+    result = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "commit": commit, "data_source": "real",
               "shipped_in": shipped, "seconds": seconds, "minutes": round(total, 1),
               "target_minutes": TARGET_MINUTES, "met": total <= TARGET_MINUTES,
               "shipped_training_minutes": skipped,

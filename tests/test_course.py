@@ -2,9 +2,14 @@
 
 from dataclasses import replace
 
-from mri_helpers.course.files import output_dirs
+import pytest
+
+from mri_helpers.course import lesson
+from mri_helpers.course.files import output_dirs, write_json
 from mri_helpers.course.lesson import course_variants, quick_variant, setup
-from mri_helpers.recipes import RECIPES, VARIANTS, variants
+from mri_helpers.course.robustness import score_path
+from mri_helpers.recipes import RECIPES, VARIANTS, Variant, variants
+from mri_helpers.shifts import SEEN
 from mri_helpers.sources import REPO_ROOT
 
 
@@ -66,14 +71,6 @@ def test_course_trains_its_variant_with_its_own_seed_and_tables_it(small_root, m
 
 
 def test_a_run_known_by_its_record_alone_reads_its_filed_scores(small_root, monkeypatch, tmp_path):
-    import pytest
-
-    from mri_helpers.course import lesson
-    from mri_helpers.course.files import write_json
-    from mri_helpers.course.robustness import score_path
-    from mri_helpers.recipes import Variant
-    from mri_helpers.shifts import SEEN
-
     c = setup("cnn0", small_root, seed=7, quick=False, image_size=32)
     c.out = type(c.out)(tmp_path / "imgs", tmp_path / "results", tmp_path / "checkpoints", tmp_path / "notebooks")
     recipe = replace(c.recipe, epochs=1, batch_size=16)

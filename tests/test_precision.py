@@ -27,6 +27,13 @@ def test_cpu_flags_read_from_cpuinfo(tmp_path):
     assert P.cpu_flags(tmp_path / "missing") == set()  # no /proc/cpuinfo (macOS, Windows)
 
 
+def test_cpu_model_for_a_benchmark(tmp_path, monkeypatch):
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu avx2\n")
+    assert P.cpu_model(tmp_path / "cpuinfo") == "AMD EPYC 7B13"
+    monkeypatch.setattr(P.platform, "processor", lambda: "arm")
+    assert P.cpu_model(tmp_path / "missing") == "arm"  # no /proc/cpuinfo: what the platform says
+
+
 @pytest.mark.parametrize("flags,expected", [
     (set(), []),
     ({"avx2", "avx512f"}, []),  # AVX-512 without its bfloat16 extension is not enough

@@ -17,6 +17,7 @@ format (:func:`mri_helpers.training.autocast`).
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
 import torch
@@ -26,16 +27,23 @@ CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # reported in every record
 FAST_CPU_BF16 = ("amx_bf16",)  # what makes bfloat16 worth it on a CPU (see the module docstring)
 
 
-def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
-    """The CPU's feature flags as Linux reports them (empty where there is no /proc/cpuinfo)."""
+def cpu_field(name: str, cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """One field of the first CPU as Linux reports it ("" where there is no /proc/cpuinfo)."""
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith(name)), "")
+
+
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags as Linux reports them (empty where there is no /proc/cpuinfo)."""
+    return set(cpu_field("flags", cpuinfo).split())
+
+
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The CPU's model name, for a benchmark's JSON: Linux's, else what the platform says."""
+    return cpu_field("model name", cpuinfo) or platform.processor() or platform.machine()
 
 
 def cpu_bf16_capability(flags: set[str] | None = None) -> list[str]:
